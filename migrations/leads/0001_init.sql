@@ -14,6 +14,7 @@ CREATE TABLE leads (
   tier             text,
   score_reasons    jsonb NOT NULL DEFAULT '[]',
   intents          jsonb NOT NULL DEFAULT '[]',
+  capture_confidence jsonb NOT NULL DEFAULT '{}',  -- field → confidence of its current value
   assigned_to      text,
   version          integer NOT NULL DEFAULT 1,
   stage_changed_at timestamptz NOT NULL DEFAULT now(),

@@ -1,0 +1,37 @@
+#pragma once
+// Start-up glue shared by every service main(): common configuration, the
+// id namespace for deterministic event ids, and a guarded entry point that
+// turns configuration errors into exit code 2 with the variable's name and
+// anything else into a logged exit code 1 (never an unlogged crash).
+#include <functional>
+#include <string>
+
+#include <leadpipe/config/env.hpp>
+#include <leadpipe/kafka/kafka.hpp>
+#include <leadpipe/log/log.hpp>
+
+namespace leadpipe::runtime {
+
+// UUID namespace for name-based (v5) event ids. Deterministic ids make a
+// redelivered input produce the same output event, so consumers dedupe it.
+inline constexpr const char* kIdNamespace = "3b6f5a0e-2f4c-5e8b-9c1d-6a7e8f901234";
+
+// KAFKA_BROKERS (required), KAFKA_TOPIC_PREFIX (optional, "" by default).
+kafka::ClientConfig kafka_from_env(config::Env& env, const std::string& client_id);
+
+// LOG_LEVEL (debug|info|warn|error, default info) → log::init(service, level).
+void init_logging(config::Env& env, const std::string& service);
+
+// Runs body(env). ConfigError → message on stderr, exit 2. Other exceptions →
+// logged as JSON, exit 1. Returns body's exit code otherwise.
+int guarded_main(const std::string& service, const std::function<int(config::Env&)>& body);
+
+}  // namespace leadpipe::runtime
+
+#include <leadpipe/outbox/outbox.hpp>
+
+namespace leadpipe::runtime {
+// The outbox relay's publish step: sends a batch through the producer and
+// reports, per message, whether Kafka acknowledged it.
+outbox::Relay::Publish outbox_publisher(kafka::Producer& producer);
+}  // namespace leadpipe::runtime

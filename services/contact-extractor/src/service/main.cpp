@@ -1,0 +1,90 @@
+// contact-extractor: `contact-extractor` runs the service; `contact-extractor
+// extract [--region ID]` runs the same rule layer over JSON lines on stdin
+// (evaluation and support; no database, no Kafka). Wiring only.
+#include <utility>
+
+#include <iostream>
+#include <string>
+
+#include <leadpipe/events/topics.hpp>
+#include <leadpipe/http/server.hpp>
+#include <leadpipe/migrations.hpp>
+#include <leadpipe/pg/migrate.hpp>
+#include <leadpipe/runtime/runtime.hpp>
+
+#include <leadpipe/extract/cli.hpp>
+
+#include "consumer.hpp"
+
+using namespace leadpipe;
+
+namespace {
+
+int cli(int argc, char** argv) {
+  std::string region = "ID";
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--region" && i + 1 < argc) {
+      region = argv[++i];
+    } else if (a.rfind("--region=", 0) == 0) {
+      region = a.substr(9);
+    } else {
+      std::cerr << "usage: contact-extractor extract [--region CC] < conversations.jsonl\n";
+      return 2;
+    }
+  }
+  std::ios::sync_with_stdio(false);
+  return extract::run_cli(std::cin, std::cout, region);
+}
+
+int service(config::Env& env) {
+  runtime::init_logging(env, "contact-extractor");
+  http::ServerConfig http_cfg;
+  http_cfg.service_name = "contact-extractor";
+  http_cfg.port = static_cast<uint16_t>(env.integer("EXTRACTOR_PORT", 8084, 0, 65535, "HTTP port (health, metrics)"));
+  const auto kafka_cfg = runtime::kafka_from_env(env, "contact-extractor");
+  const auto group = env.string("EXTRACTOR_CONSUMER_GROUP", "contact-extractor", "Kafka consumer group");
+  const auto pg_url = env.required("EXTRACTOR_PG_URL", "PostgreSQL connection string (role contact_extractor)");
+  const auto pool_size = env.integer("EXTRACTOR_PG_POOL_SIZE", 2, 1, 64, "PostgreSQL connections");
+  const bool migrate = env.boolean("EXTRACTOR_MIGRATE_ON_START", true, "apply migrations/extraction at start-up");
+  extract::TenantConfig tenant_cfg;
+  tenant_cfg.region = env.string("EXTRACTOR_DEFAULT_REGION", "ID", "region for numbers written without +country code");
+  env.validate();
+
+  const auto logger = log::root();
+  if (migrate) pg::migrate(pg_url, "extraction", embedded::extraction_migrations(), logger);
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  pg::Pool pool({.url = pg_url, .size = static_cast<std::size_t>(pool_size), .application_name = "contact-extractor"},
+                logger, registry);
+  kafka::Producer producer({.client = kafka_cfg}, logger, registry);
+  const extract::Extractor extractor(tenant_cfg);
+  extractor::ConsumerDeps deps{pool, extractor, tenant_cfg.region};
+
+  outbox::Relay relay({.url = pg_url, .schema = extractor::kSchema}, runtime::outbox_publisher(producer),
+                      logger, registry);
+  kafka::Consumer consumer(
+      {.client = kafka_cfg, .group_id = group, .topics = {events::topics::kWhatsappInbound}}, producer,
+      [&deps](const kafka::Record& r, const log::Logger& l) { extractor::handle_inbound(deps, r, l); },
+      logger, registry);
+
+  http::Server server(http_cfg, http::Router{}, registry, logger);
+  server.set_readiness([&] { return producer.healthy() && consumer.healthy() && pool.healthy(); });
+  relay.start();
+  consumer.start();
+  logger.info("listening", {{"port", server.port()}});
+  server.run();
+  // Reverse order: stop taking events, finish publishing, flush.
+  consumer.stop();
+  relay.stop();
+  producer.flush(std::chrono::seconds(5));
+  logger.info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "extract") return cli(argc, argv);
+  return runtime::guarded_main("contact-extractor", service);
+}

@@ -1,0 +1,152 @@
+#include "handlers.hpp"
+
+#include <utility>  // before Asio: GCC 12 + Boost 1.74 coroutine pitfall
+
+#include <chrono>
+#include <map>
+#include <set>
+
+#include <leadpipe/events/cloudevent.hpp>
+#include <leadpipe/events/topics.hpp>
+#include <leadpipe/runtime/runtime.hpp>
+
+#include "whatsapp.hpp"
+
+namespace leadpipe::ingest {
+namespace {
+
+using boost::asio::awaitable;
+using http::HttpError;
+using http::Request;
+using http::Response;
+
+constexpr const char* kChannel = "whatsapp";
+constexpr const char* kSource = "/ingest-gateway/whatsapp";
+
+kafka::Message to_message(const std::string& topic, const events::CloudEvent& ev,
+                          const std::string& key) {
+  kafka::Message m;
+  m.topic = topic;
+  m.key = key;
+  m.value = events::to_json(ev);
+  m.headers = {{"ce_type", ev.type}, {"ce_id", ev.id}, {"tenantid", ev.tenant}};
+  return m;
+}
+
+awaitable<Response> verify(Deps& d, Request& req) {
+  auto challenge = whatsapp::verify_handshake(
+      req.query("hub.mode").value_or(""), req.query("hub.verify_token").value_or(""),
+      req.query("hub.challenge").value_or(""), d.config.whatsapp_verify_token);
+  if (!challenge) {
+    d.metrics.rejected(kChannel, "verify_token");
+    throw HttpError(403, "Forbidden", "verification token or mode does not match");
+  }
+  co_return Response::text(200, *challenge);
+}
+
+awaitable<Response> receive(Deps& d, Request& req) {
+  const auto signature = req.header("X-Hub-Signature-256");
+  if (!signature || !whatsapp::signature_valid(d.config.whatsapp_app_secret, req.body, *signature)) {
+    d.metrics.rejected(kChannel, "signature");
+    d.logger.warn("webhook signature rejected", {{"request_id", req.request_id},
+                                                 {"has_signature", signature.has_value()}});
+    HttpError err(401, "Unauthorized", "X-Hub-Signature-256 is missing or does not match the body");
+    throw err;
+  }
+
+  whatsapp::Webhook hook;
+  try {
+    hook = whatsapp::parse_webhook(req.body);
+  } catch (const whatsapp::ParseFailure& e) {
+    d.metrics.rejected(kChannel, "malformed");
+    std::vector<http::FieldError> errors;
+    if (!e.field().empty()) errors.push_back({e.field(), e.what()});
+    throw HttpError(400, "Malformed webhook", std::string("the payload is not a WhatsApp webhook: ") + e.what(),
+                    std::move(errors));
+  }
+
+  // Resolve each business number once per request.
+  std::map<std::string, std::optional<std::string>> tenants;
+  for (const auto& m : hook.messages) tenants.emplace(m.phone_number_id, std::nullopt);
+  for (const auto& s : hook.statuses) tenants.emplace(s.phone_number_id, std::nullopt);
+  for (auto& [id, tenant] : tenants) tenant = co_await d.tenants.tenant_for(id);
+
+  std::vector<kafka::Message> out;
+  out.reserve(hook.messages.size() + hook.statuses.size());
+  std::size_t unknown = 0;
+  for (const auto& m : hook.messages) {
+    d.metrics.received(kChannel);
+    const auto& tenant = tenants[m.phone_number_id];
+    if (!tenant) {
+      ++unknown;
+      d.metrics.rejected(kChannel, "unknown_phone_number_id");
+      d.logger.warn("message for an unmapped WhatsApp number dropped",
+                    {{"request_id", req.request_id}, {"phone_number_id", m.phone_number_id},
+                     {"message_id", m.message_id}});
+      continue;
+    }
+    auto ev = events::make(events::topics::kWhatsappInbound, kSource, *tenant, m.wa_id,
+                           whatsapp::inbound_event_data(m));
+    // Meta retries for days: the same wamid always yields the same event id.
+    ev.id = events::uuid_v5(runtime::kIdNamespace, *tenant + ":whatsapp:" + m.message_id);
+    out.push_back(to_message(events::topics::kWhatsappInbound, ev, *tenant + ":" + m.wa_id));
+  }
+  for (const auto& s : hook.statuses) {
+    d.metrics.received(kChannel + std::string("_status"));
+    const auto& tenant = tenants[s.phone_number_id];
+    if (!tenant) {
+      ++unknown;
+      d.metrics.rejected(kChannel, "unknown_phone_number_id");
+      d.logger.warn("status for an unmapped WhatsApp number dropped",
+                    {{"request_id", req.request_id}, {"phone_number_id", s.phone_number_id}});
+      continue;
+    }
+    auto ev = events::make(events::topics::kWhatsappStatus, kSource, *tenant, s.recipient_id,
+                           whatsapp::status_event_data(s));
+    ev.id = events::uuid_v5(runtime::kIdNamespace,
+                            *tenant + ":whatsapp-status:" + s.message_id + ":" + s.status);
+    out.push_back(to_message(events::topics::kWhatsappStatus, ev, *tenant + ":" + s.recipient_id));
+  }
+
+  const std::size_t count = out.size();
+  if (count > 0) {
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<std::string> topics;
+    for (const auto& m : out) topics.push_back(m.topic);
+    auto results = co_await d.producer.send_all(std::move(out));
+    d.metrics.publish_latency(
+        kChannel, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    std::size_t failed = 0;
+    std::string first_error;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (results[i].ok) {
+        d.metrics.published(kChannel, topics[i]);
+      } else {
+        if (failed++ == 0) first_error = results[i].error;
+      }
+    }
+    if (failed > 0) {
+      d.metrics.rejected(kChannel, "kafka_unavailable");
+      d.logger.error("webhook not acknowledged: Kafka did not take every event",
+                     {{"request_id", req.request_id}, {"failed", failed},
+                      {"events", count}, {"error", first_error}});
+      HttpError err(503, "Service Unavailable",
+                    "the event log is not accepting writes; retry later");
+      err.headers.emplace_back("Retry-After", "5");
+      throw err;
+    }
+  }
+  co_return Response::json(200, "{\"status\":\"accepted\",\"events\":" + std::to_string(count) +
+                                    ",\"unknown_number\":" + std::to_string(unknown) + "}");
+}
+
+}  // namespace
+
+void add_routes(http::Router& router, std::shared_ptr<Deps> deps) {
+  router.add("GET", "/webhooks/whatsapp",
+             [deps](Request& req) { return verify(*deps, req); }, "/webhooks/whatsapp");
+  router.add("POST", "/webhooks/whatsapp",
+             [deps](Request& req) { return receive(*deps, req); }, "/webhooks/whatsapp");
+}
+
+}  // namespace leadpipe::ingest

@@ -1,0 +1,42 @@
+// ingest-gateway: the only door for outside systems. Wiring only; see README.md.
+#include <utility>
+
+#include <leadpipe/migrations.hpp>
+#include <leadpipe/pg/migrate.hpp>
+#include <leadpipe/runtime/runtime.hpp>
+
+#include "handlers.hpp"
+
+using namespace leadpipe;
+
+int main() {
+  return runtime::guarded_main("ingest-gateway", [](config::Env& env) {
+    runtime::init_logging(env, "ingest-gateway");
+    const auto cfg = ingest::Config::from_env(env);
+    env.validate();
+    const auto logger = log::root();
+    logger.info("starting", {{"port", cfg.http.port}});
+
+    if (cfg.migrate_on_start) pg::migrate(cfg.pg_url, "ingest", embedded::ingest_migrations(), logger);
+
+    auto registry = std::make_shared<prometheus::Registry>();
+    ingest::Metrics metrics(*registry);
+    pg::Pool pool({.url = cfg.pg_url, .size = cfg.pg_pool_size, .application_name = "ingest-gateway"},
+                  logger, registry);
+    kafka::Producer producer({.client = cfg.kafka, .delivery_timeout = cfg.publish_timeout}, logger,
+                             registry);
+    ingest::TenantDirectory tenants(pool, cfg.tenant_cache_ttl);
+
+    http::Router router;
+    ingest::add_routes(router, std::make_shared<ingest::Deps>(
+                                   ingest::Deps{cfg, producer, tenants, metrics, logger}));
+    http::Server server(cfg.http, std::move(router), registry, logger);
+    server.set_body_limit("/webhooks/whatsapp", cfg.webhook_body_limit);
+    server.set_readiness([&] { return producer.healthy() && pool.healthy(); });
+    logger.info("listening", {{"port", server.port()}});
+    server.run();  // returns on SIGTERM/SIGINT after draining in-flight requests
+    producer.flush(std::chrono::seconds(5));
+    logger.info("stopped");
+    return 0;
+  });
+}

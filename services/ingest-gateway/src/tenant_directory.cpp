@@ -1,0 +1,28 @@
+#include "tenant_directory.hpp"
+
+#include <pqxx/pqxx>
+
+namespace leadpipe::ingest {
+
+boost::asio::awaitable<std::optional<std::string>> TenantDirectory::tenant_for(
+    std::string phone_number_id) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(phone_number_id);
+    if (it != cache_.end() && it->second.expires > now) co_return it->second.tenant;
+  }
+  auto tenant = co_await pool_.async([id = phone_number_id](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params("SELECT tenant FROM ingest.whatsapp_numbers WHERE phone_number_id = $1", id);
+    return r.empty() ? std::optional<std::string>() : r[0][0].as<std::string>();
+  });
+  {
+    std::lock_guard lock(mu_);
+    if (cache_.size() > 100000) cache_.clear();  // bound memory under abuse
+    cache_[phone_number_id] = Entry{tenant, now + ttl_};
+  }
+  co_return tenant;
+}
+
+}  // namespace leadpipe::ingest

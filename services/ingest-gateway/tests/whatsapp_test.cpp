@@ -1,0 +1,107 @@
+#include <catch2/catch.hpp>
+#include <rapidjson/document.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <leadpipe/auth/crypto.hpp>
+
+#include "whatsapp.hpp"
+
+using namespace leadpipe::ingest::whatsapp;
+
+namespace {
+std::string sample(const std::string& name) {
+  std::ifstream f(std::string(LEADPIPE_SAMPLES_DIR) + "/whatsapp/" + name);
+  REQUIRE(f.good());
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+TEST_CASE("text message sample parses with profile name and wamid", "[unit]") {
+  auto hook = parse_webhook(sample("inbound_text.json"));
+  REQUIRE(hook.messages.size() == 1);
+  const auto& m = hook.messages[0];
+  CHECK(m.phone_number_id == "109876543210987");
+  CHECK(m.wa_id == "6281234567890");
+  CHECK(m.profile_name == "Budi S");
+  CHECK(m.type == "text");
+  CHECK(m.text.value().find("nama saya Budi Santoso") != std::string::npos);
+  CHECK(m.message_id.rfind("wamid.", 0) == 0);
+  CHECK(m.timestamp == "2025-11-23T12:30:00Z");
+
+  rapidjson::Document d;
+  d.Parse(inbound_event_data(m).c_str());
+  REQUIRE(d.IsObject());
+  CHECK(std::string(d["wa_id"].GetString()) == "6281234567890");
+  CHECK(d["raw"].IsObject());
+  CHECK(std::string(d["raw"]["id"].GetString()) == m.message_id);
+}
+
+TEST_CASE("non-text messages keep caption, media id and reply titles", "[unit]") {
+  auto hook = parse_webhook(sample("inbound_non_text.json"));
+  REQUIRE(hook.messages.size() == 2);
+  CHECK(hook.messages[0].type == "image");
+  CHECK(hook.messages[0].caption == "ini ijazah saya");
+  CHECK(hook.messages[0].media_id == "1479537139650973");
+  CHECK(hook.messages[1].type == "interactive");
+  CHECK(hook.messages[1].text == "S1 Keperawatan");
+}
+
+TEST_CASE("a batch for two users yields one message each", "[unit]") {
+  auto hook = parse_webhook(sample("inbound_batch_two_users.json"));
+  REQUIRE(hook.messages.size() >= 2);
+  CHECK(hook.messages[0].wa_id != hook.messages.back().wa_id);
+  for (const auto& m : hook.messages) CHECK(m.profile_name.has_value());
+}
+
+TEST_CASE("statuses are parsed", "[unit]") {
+  auto hook = parse_webhook(sample("statuses.json"));
+  CHECK(hook.messages.empty());
+  REQUIRE(hook.statuses.size() == 2);
+  CHECK(hook.statuses[0].status == "delivered");
+  CHECK(hook.statuses[1].status == "failed");
+  rapidjson::Document d;
+  d.Parse(status_event_data(hook.statuses[1]).c_str());
+  CHECK(d["raw"]["errors"].IsArray());
+}
+
+TEST_CASE("malformed payloads are rejected with a field", "[unit]") {
+  CHECK_THROWS_AS(parse_webhook("not json"), ParseFailure);
+  CHECK_THROWS_AS(parse_webhook("[]"), ParseFailure);
+  CHECK_THROWS_AS(parse_webhook(R"({"object":"page","entry":[]})"), ParseFailure);
+  try {
+    parse_webhook(R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages",
+      "value":{"metadata":{"phone_number_id":"1"},"messages":[{"from":"62811","timestamp":"1"}]}}]}]})");
+    FAIL("expected ParseFailure");
+  } catch (const ParseFailure& e) {
+    CHECK(e.field() == "entry[0].changes[0].value.messages[0].id");
+  }
+  CHECK_THROWS_AS(
+      parse_webhook(R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages",
+      "value":{"metadata":{"phone_number_id":"1"},"messages":[{"from":"6","id":"w","timestamp":"soon"}]}}]}]})"),
+      ParseFailure);
+}
+
+TEST_CASE("signature is HMAC-SHA256 of the raw body", "[unit]") {
+  const std::string body = R"({"a":1})";
+  const std::string good = "sha256=" + leadpipe::auth::hmac_sha256_hex("s3cret", body);
+  CHECK(signature_valid("s3cret", body, good));
+  std::string upper = good;
+  for (std::size_t i = 7; i < upper.size(); ++i) upper[i] = static_cast<char>(std::toupper(upper[i]));
+  CHECK(signature_valid("s3cret", body, upper));
+  CHECK_FALSE(signature_valid("other", body, good));
+  CHECK_FALSE(signature_valid("s3cret", body + " ", good));
+  CHECK_FALSE(signature_valid("s3cret", body, good.substr(7)));
+  CHECK_FALSE(signature_valid("s3cret", body, "sha256="));
+  CHECK_FALSE(signature_valid("", body, good));
+}
+
+TEST_CASE("verification handshake", "[unit]") {
+  CHECK(verify_handshake("subscribe", "tok", "123", "tok") == "123");
+  CHECK_FALSE(verify_handshake("subscribe", "bad", "123", "tok"));
+  CHECK_FALSE(verify_handshake("unsubscribe", "tok", "123", "tok"));
+  CHECK_FALSE(verify_handshake("subscribe", "", "123", ""));
+}

@@ -1,0 +1,108 @@
+#include "consumer.hpp"
+
+#include <leadpipe/events/cloudevent.hpp>
+#include <leadpipe/events/schema.hpp>
+#include <leadpipe/events/topics.hpp>
+#include <leadpipe/outbox/outbox.hpp>
+
+#include "lead_json.hpp"
+#include "repository.hpp"
+
+namespace leadpipe::leads {
+namespace {
+
+std::string capture_payload(const MergeResult& r, const Extraction& x) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("channel");
+  w.String(x.channel.c_str());
+  w.Key("message_id");
+  w.String(x.message_id.c_str());
+  w.Key("fields");
+  w.StartArray();
+  for (const auto& c : r.captures) {
+    if (!c.applied) continue;
+    w.String(c.field.c_str());
+  }
+  w.EndArray();
+  w.Key("created");
+  w.Bool(r.created);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+}  // namespace
+
+void handle_contact_extracted(const ConsumerDeps& deps, const kafka::Record& record,
+                              const log::Logger& logger) {
+  events::CloudEvent ev;
+  try {
+    ev = events::parse(record.value);
+  } catch (const events::ParseError& e) {
+    throw kafka::PermanentError(std::string("invalid CloudEvent: ") + e.what());
+  }
+  if (ev.type != events::topics::kContactExtracted) {
+    throw kafka::PermanentError("unexpected event type " + ev.type);
+  }
+  if (auto errors = events::SchemaSet::builtin().validate(ev.type, ev.data); !errors.empty()) {
+    throw kafka::PermanentError("data does not match " + ev.type + " schema: " + errors.front());
+  }
+  Extraction x;
+  try {
+    x = parse_extraction(ev.id, ev.tenant, ev.data);
+  } catch (const std::invalid_argument& e) {
+    throw kafka::PermanentError(e.what());
+  }
+  const auto log = logger.with({{"tenant", x.tenant}, {"event_id", ev.id}});
+
+  deps.pool.with([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    if (!outbox::claim(tx, repo::kSchema, kConsumerName, ev.id)) {
+      log.info("duplicate event skipped");
+      return;
+    }
+    // Identity first, then the cross-source keys: phone, then email.
+    auto lead_id = repo::find_by_identity(tx, x.tenant, x.channel, x.external_id);
+    for (std::size_t i = 0; !lead_id && i < x.phones.size(); ++i) {
+      lead_id = repo::find_by_phone(tx, x.tenant, x.phones[i].value);
+    }
+    for (std::size_t i = 0; !lead_id && i < x.emails.size(); ++i) {
+      lead_id = repo::find_by_email(tx, x.tenant, x.emails[i].value);
+    }
+    std::optional<Lead> existing;
+    if (lead_id) existing = repo::load(tx, x.tenant, *lead_id, true);
+
+    const auto now = events::now_rfc3339();
+    auto r = merge_extraction(existing, x, deps.pipeline, events::uuid_v4(), now);
+    if (r.created) {
+      repo::insert(tx, r.lead);
+    } else if (!r.changed.empty()) {
+      repo::update(tx, r.lead);
+    }
+    repo::add_identity(tx, x.tenant, x.channel, x.external_id, r.lead.id);
+    for (const auto& cap : r.captures) repo::add_capture(tx, r.lead.id, cap, ev.id);
+    if (r.created || !r.changed.empty()) {
+      repo::add_activity(tx, r.lead.id, r.created ? "lead_created" : "captured", "contact-extractor",
+                         capture_payload(r, x), ev.id);
+    }
+    if (r.created) {
+      repo::publish(tx, events::topics::kLeadCreated, r.lead, lead_event_data(r.lead, nullptr));
+    } else if (!r.changed.empty()) {
+      repo::publish(tx, events::topics::kLeadUpdated, r.lead, lead_event_data(r.lead, &r.changed));
+    }
+    if (r.previous_stage) {
+      repo::add_activity(tx, r.lead.id, "stage_changed", "system",
+                         R"({"from":")" + *r.previous_stage + R"(","to":")" + r.lead.stage +
+                             R"(","reason":"contact data complete"})",
+                         ev.id);
+      repo::publish(tx, events::topics::kLeadStageChanged, r.lead,
+                    stage_changed_data(r.lead, *r.previous_stage, "system", "contact data complete"));
+    }
+    tx.commit();
+    log.info(r.created ? "lead created" : (r.changed.empty() ? "capture recorded" : "lead updated"),
+             {{"lead_id", r.lead.id}, {"version", r.lead.version}, {"stage", r.lead.stage}});
+  });
+}
+
+}  // namespace leadpipe::leads

@@ -1,0 +1,63 @@
+// lead-store: the system of record for leads and the CRM API. Wiring only.
+#include <utility>
+
+#include <leadpipe/events/topics.hpp>
+#include <leadpipe/migrations.hpp>
+#include <leadpipe/pg/migrate.hpp>
+#include <leadpipe/runtime/runtime.hpp>
+
+#include "api.hpp"
+#include "consumer.hpp"
+
+using namespace leadpipe;
+
+int main() {
+  return runtime::guarded_main("lead-store", [](config::Env& env) {
+    runtime::init_logging(env, "lead-store");
+    http::ServerConfig http_cfg;
+    http_cfg.service_name = "lead-store";
+    http_cfg.port = static_cast<uint16_t>(env.integer("LEADSTORE_PORT", 8081, 0, 65535, "HTTP port"));
+    http_cfg.io_threads = static_cast<int>(env.integer("LEADSTORE_IO_THREADS", 2, 1, 64, "HTTP I/O threads"));
+    const auto kafka_cfg = runtime::kafka_from_env(env, "lead-store");
+    const auto group = env.string("LEADSTORE_CONSUMER_GROUP", "lead-store", "Kafka consumer group");
+    const auto pg_url = env.required("LEADSTORE_PG_URL", "PostgreSQL connection string (role lead_store)");
+    const auto pool_size = env.integer("LEADSTORE_PG_POOL_SIZE", 8, 1, 128, "PostgreSQL connections");
+    const bool migrate = env.boolean("LEADSTORE_MIGRATE_ON_START", true, "apply migrations/leads at start-up");
+    const auto jwt_secret = env.secret("JWT_SECRET", "HS256 key of the CRM API's bearer tokens");
+    if (!jwt_secret.empty() && jwt_secret.size() < 32) env.fail("JWT_SECRET", "must be at least 32 bytes");
+    env.validate();
+
+    const auto logger = log::root();
+    if (migrate) pg::migrate(pg_url, "leads", embedded::leads_migrations(), logger);
+
+    auto registry = std::make_shared<prometheus::Registry>();
+    pg::Pool pool({.url = pg_url, .size = static_cast<std::size_t>(pool_size), .application_name = "lead-store"},
+                  logger, registry);
+    kafka::Producer producer({.client = kafka_cfg}, logger, registry);
+    const auth::JwtVerifier verifier(jwt_secret);
+
+    outbox::Relay relay({.url = pg_url, .schema = "leads"}, runtime::outbox_publisher(producer), logger,
+                        registry);
+    leads::ConsumerDeps consumer_deps{pool};
+    kafka::Consumer consumer(
+        {.client = kafka_cfg, .group_id = group, .topics = {events::topics::kContactExtracted}}, producer,
+        [&consumer_deps](const kafka::Record& r, const log::Logger& l) {
+          leads::handle_contact_extracted(consumer_deps, r, l);
+        },
+        logger, registry);
+
+    http::Router router;
+    leads::add_api_routes(router, std::make_shared<leads::ApiDeps>(leads::ApiDeps{pool, verifier, leads::Pipeline::admissions(), logger}));
+    http::Server server(http_cfg, std::move(router), registry, logger);
+    server.set_readiness([&] { return producer.healthy() && consumer.healthy() && pool.healthy(); });
+    relay.start();
+    consumer.start();
+    logger.info("listening", {{"port", server.port()}});
+    server.run();
+    consumer.stop();
+    relay.stop();
+    producer.flush(std::chrono::seconds(5));
+    logger.info("stopped");
+    return 0;
+  });
+}

@@ -1,0 +1,299 @@
+#include "repository.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <stdexcept>
+
+#include <leadpipe/events/cloudevent.hpp>
+#include <leadpipe/outbox/outbox.hpp>
+
+namespace leadpipe::leads::repo {
+namespace {
+
+#define LP_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+const std::string kLeadColumns =
+    "id::text, tenant, name, phone, email, program, stage, source, channel, score, tier, "
+    "score_reasons::text, intents::text, assigned_to, version, capture_confidence::text, " LP_TS(
+        "stage_changed_at") ", " LP_TS("created_at") ", " LP_TS("updated_at");
+
+std::optional<std::string> opt(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<std::string>();
+}
+
+std::vector<std::string> json_strings(const std::string& text) {
+  rapidjson::Document d;
+  d.Parse(text.c_str(), text.size());
+  std::vector<std::string> out;
+  if (d.IsArray()) {
+    for (const auto& v : d.GetArray()) {
+      if (v.IsString()) out.emplace_back(v.GetString(), v.GetStringLength());
+    }
+  }
+  return out;
+}
+
+std::string json_array(const std::vector<std::string>& v) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartArray();
+  for (const auto& s : v) w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+  w.EndArray();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::string json_confidence(const std::map<std::string, double>& m) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  for (const auto& [k, v] : m) {
+    w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
+    w.Double(v);
+  }
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+Lead from_row(const pqxx::row& r) {
+  Lead l;
+  l.id = r[0].as<std::string>();
+  l.tenant = r[1].as<std::string>();
+  l.name = opt(r[2]);
+  l.phone = opt(r[3]);
+  l.email = opt(r[4]);
+  l.program = opt(r[5]);
+  l.stage = r[6].as<std::string>();
+  l.source = r[7].as<std::string>();
+  l.channel = opt(r[8]);
+  if (!r[9].is_null()) l.score = r[9].as<int>();
+  l.tier = opt(r[10]);
+  l.score_reasons = json_strings(r[11].as<std::string>());
+  l.intents = json_strings(r[12].as<std::string>());
+  l.assigned_to = opt(r[13]);
+  l.version = r[14].as<int>();
+  rapidjson::Document conf;
+  const auto conf_text = r[15].as<std::string>();
+  conf.Parse(conf_text.c_str(), conf_text.size());
+  if (conf.IsObject()) {
+    for (const auto& m : conf.GetObject()) {
+      if (m.value.IsNumber()) l.confidence[m.name.GetString()] = m.value.GetDouble();
+    }
+  }
+  l.stage_changed_at = r[16].as<std::string>();
+  l.created_at = r[17].as<std::string>();
+  l.updated_at = r[18].as<std::string>();
+  return l;
+}
+
+std::optional<std::string> first_id(const pqxx::result& r) {
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::string>();
+}
+
+std::string hex(const std::string& s) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+std::string unhex(const std::string& s) {
+  if (s.size() % 2 != 0 || s.size() > 256) throw std::invalid_argument("malformed cursor");
+  auto val = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    throw std::invalid_argument("malformed cursor");
+  };
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); i += 2) out.push_back(static_cast<char>(val(s[i]) * 16 + val(s[i + 1])));
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> find_by_identity(pqxx::work& tx, const std::string& tenant,
+                                            const std::string& channel, const std::string& external_id) {
+  return first_id(tx.exec_params(
+      "SELECT i.lead_id::text FROM leads.lead_identities i JOIN leads.leads l ON l.id = i.lead_id "
+      "WHERE i.tenant = $1 AND i.channel = $2 AND i.external_id = $3 AND l.deleted_at IS NULL",
+      tenant, channel, external_id));
+}
+
+std::optional<std::string> find_by_phone(pqxx::work& tx, const std::string& tenant, const std::string& phone) {
+  return first_id(tx.exec_params(
+      "SELECT id::text FROM leads.leads WHERE tenant = $1 AND phone = $2 AND deleted_at IS NULL",
+      tenant, phone));
+}
+
+std::optional<std::string> find_by_email(pqxx::work& tx, const std::string& tenant, const std::string& email) {
+  return first_id(tx.exec_params(
+      "SELECT id::text FROM leads.leads WHERE tenant = $1 AND email = $2 AND deleted_at IS NULL "
+      "ORDER BY created_at LIMIT 1",
+      tenant, email));
+}
+
+std::optional<Lead> load(pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
+                         bool for_update) {
+  auto r = tx.exec_params("SELECT " + kLeadColumns +
+                              " FROM leads.leads WHERE tenant = $1 AND id = $2::uuid AND deleted_at IS NULL" +
+                              (for_update ? " FOR UPDATE" : ""),
+                          tenant, id);
+  if (r.empty()) return std::nullopt;
+  return from_row(r[0]);
+}
+
+void insert(pqxx::work& tx, const Lead& l) {
+  tx.exec_params(
+      "INSERT INTO leads.leads (id, tenant, name, phone, email, program, stage, source, channel, score, "
+      "tier, score_reasons, intents, assigned_to, version, capture_confidence, stage_changed_at, "
+      "created_at, updated_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, "
+      "$13::jsonb, $14, $15, $16::jsonb, $17::timestamptz, $18::timestamptz, $19::timestamptz)",
+      l.id, l.tenant, l.name, l.phone, l.email, l.program, l.stage, l.source, l.channel, l.score, l.tier,
+      json_array(l.score_reasons), json_array(l.intents), l.assigned_to, l.version,
+      json_confidence(l.confidence), l.stage_changed_at, l.created_at, l.updated_at);
+}
+
+void update(pqxx::work& tx, const Lead& l) {
+  tx.exec_params0(
+      "UPDATE leads.leads SET name = $3, phone = $4, email = $5, program = $6, stage = $7, score = $8, "
+      "tier = $9, score_reasons = $10::jsonb, intents = $11::jsonb, assigned_to = $12, version = $13, "
+      "capture_confidence = $14::jsonb, stage_changed_at = $15::timestamptz, updated_at = $16::timestamptz "
+      "WHERE tenant = $1 AND id = $2::uuid",
+      l.tenant, l.id, l.name, l.phone, l.email, l.program, l.stage, l.score, l.tier,
+      json_array(l.score_reasons), json_array(l.intents), l.assigned_to, l.version,
+      json_confidence(l.confidence), l.stage_changed_at, l.updated_at);
+}
+
+void add_identity(pqxx::work& tx, const std::string& tenant, const std::string& channel,
+                  const std::string& external_id, const std::string& lead_id) {
+  tx.exec_params0(
+      "INSERT INTO leads.lead_identities (tenant, channel, external_id, lead_id) "
+      "VALUES ($1, $2, $3, $4::uuid) ON CONFLICT (tenant, channel, external_id) DO NOTHING",
+      tenant, channel, external_id, lead_id);
+}
+
+void add_capture(pqxx::work& tx, const std::string& lead_id, const CaptureRecord& c,
+                 const std::string& source_event_id) {
+  const auto& e = c.captured.evidence;
+  tx.exec_params0(
+      "INSERT INTO leads.lead_captures (lead_id, field, value, source_event_id, message_id, layer, "
+      "confidence, detected_at, applied) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, "
+      "COALESCE(NULLIF($8, '')::timestamptz, now()), $9)",
+      lead_id, c.field, c.captured.value, source_event_id, e.message_id, e.layer, e.confidence,
+      e.detected_at, c.applied);
+}
+
+void add_activity(pqxx::work& tx, const std::string& lead_id, const std::string& kind,
+                  const std::string& actor, const std::string& payload_json, const std::string& event_id) {
+  tx.exec_params0(
+      "INSERT INTO leads.lead_activities (lead_id, kind, actor, payload, event_id) "
+      "VALUES ($1::uuid, $2, $3, $4::jsonb, NULLIF($5, ''))",
+      lead_id, kind, actor, payload_json, event_id);
+}
+
+void publish(pqxx::work& tx, const std::string& type, const Lead& lead, const std::string& data_json) {
+  auto ev = events::make(type, "/lead-store", lead.tenant, lead.id, data_json);
+  outbox::OutboxMessage m;
+  m.topic = type;
+  m.key = lead.tenant + ":" + lead.id;
+  m.payload = events::to_json(ev);
+  m.headers = {{"ce_type", ev.type}, {"ce_id", ev.id}, {"tenantid", lead.tenant}};
+  outbox::enqueue(tx, kSchema, m);
+}
+
+ListPage list(pqxx::transaction_base& tx, const ListQuery& q) {
+  std::vector<std::string> params{q.tenant};
+  std::string where = "tenant = $1 AND deleted_at IS NULL";
+  auto add = [&](const std::string& clause, const std::string& value) {
+    params.push_back(value);
+    std::string c = clause;
+    for (auto pos = c.find('?'); pos != std::string::npos; pos = c.find('?')) {
+      c.replace(pos, 1, "$" + std::to_string(params.size()));
+    }
+    where += " AND " + c;
+  };
+  if (q.stage) add("stage = ?", *q.stage);
+  if (q.tier) add("tier = ?", *q.tier);
+  if (q.assigned_to) add("assigned_to = ?", *q.assigned_to);
+  if (q.q && !q.q->empty()) {
+    std::string needle;
+    for (char c : *q.q) {
+      if (c == '%' || c == '_' || c == '\\') needle.push_back('\\');
+      needle.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    std::string digits;
+    for (char c : *q.q) {
+      if (c >= '0' && c <= '9') digits.push_back(c);
+    }
+    params.push_back("%" + needle + "%");
+    const auto p = "$" + std::to_string(params.size());
+    std::string clause = "(lower(name) LIKE " + p + " OR email LIKE " + p;
+    // "0812-3456" matches +62812 3456…: compare digits, dropping a trunk 0.
+    if (digits.size() >= 3) {
+      if (digits[0] == '0') digits.erase(0, 1);
+      params.push_back("%" + digits + "%");
+      clause += " OR phone LIKE $" + std::to_string(params.size());
+    }
+    where += " AND " + clause + ")";
+  }
+
+  ListPage page;
+  page.total = tx.exec_params1("SELECT count(*) FROM leads.leads WHERE " + where,
+                               pqxx::prepare::make_dynamic_params(params))[0]
+                   .as<long long>();
+
+  std::string page_where = where;
+  if (q.cursor) {
+    const auto raw = unhex(*q.cursor);
+    const auto bar = raw.find('|');
+    if (bar == std::string::npos) throw std::invalid_argument("malformed cursor");
+    params.push_back(raw.substr(0, bar));
+    params.push_back(raw.substr(bar + 1));
+    page_where += " AND (created_at, id) < ($" + std::to_string(params.size() - 1) +
+                  "::timestamptz, $" + std::to_string(params.size()) + "::uuid)";
+  }
+  params.push_back(std::to_string(q.limit + 1));
+  auto rows = tx.exec_params(
+      "SELECT " + kLeadColumns +
+          ", to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
+          "FROM leads.leads WHERE " + page_where +
+          " ORDER BY created_at DESC, id DESC LIMIT $" + std::to_string(params.size()) + "::int",
+      pqxx::prepare::make_dynamic_params(params));
+  for (std::size_t i = 0; i < rows.size() && static_cast<int>(i) < q.limit; ++i) {
+    page.items.push_back(from_row(rows[i]));
+  }
+  if (static_cast<int>(rows.size()) > q.limit) {
+    const auto& last = rows[q.limit - 1];
+    page.next_cursor = hex(last[19].as<std::string>() + "|" + last[0].as<std::string>());
+  }
+  return page;
+}
+
+std::optional<Detail> detail(pqxx::transaction_base& tx, const std::string& tenant, const std::string& id) {
+  auto lead = load(tx, tenant, id, false);
+  if (!lead) return std::nullopt;
+  Detail d{*lead, "[]", "[]", "[]"};
+  d.identities_json = tx.exec_params1(
+      "SELECT COALESCE(json_agg(json_build_object('channel', channel, 'external_id', external_id, "
+      "'created_at', " LP_TS("created_at") ") ORDER BY created_at), '[]')::text "
+      "FROM leads.lead_identities WHERE tenant = $1 AND lead_id = $2::uuid",
+      tenant, id)[0].as<std::string>();
+  d.captures_json = tx.exec_params1(
+      "SELECT COALESCE(json_agg(json_build_object('field', field, 'value', value, 'message_id', message_id, "
+      "'layer', layer, 'confidence', confidence, 'detected_at', " LP_TS("detected_at") ", 'applied', applied, "
+      "'source_event_id', source_event_id) ORDER BY id), '[]')::text FROM leads.lead_captures WHERE lead_id = $1::uuid",
+      id)[0].as<std::string>();
+  d.timeline_json = tx.exec_params1(
+      "SELECT COALESCE(json_agg(json_build_object('kind', kind, 'actor', actor, 'payload', payload, "
+      "'at', " LP_TS("created_at") ") ORDER BY id), '[]')::text FROM leads.lead_activities WHERE lead_id = $1::uuid",
+      id)[0].as<std::string>();
+  return d;
+}
+
+}  // namespace leadpipe::leads::repo

@@ -1,0 +1,63 @@
+#pragma once
+// SQL for the leads schema. Every function takes the caller's transaction, so
+// a consumer or handler composes them into one atomic unit with its outbox
+// rows. Every query is scoped by tenant. Parameterised SQL only.
+#include <pqxx/pqxx>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lead.hpp"
+
+namespace leadpipe::leads::repo {
+
+inline constexpr const char* kSchema = "leads";
+
+std::optional<std::string> find_by_identity(pqxx::work& tx, const std::string& tenant,
+                                            const std::string& channel, const std::string& external_id);
+std::optional<std::string> find_by_phone(pqxx::work& tx, const std::string& tenant, const std::string& phone);
+std::optional<std::string> find_by_email(pqxx::work& tx, const std::string& tenant, const std::string& email);
+
+// Loads a live lead of the tenant; `for_update` locks its row.
+std::optional<Lead> load(pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
+                         bool for_update);
+void insert(pqxx::work& tx, const Lead& lead);
+void update(pqxx::work& tx, const Lead& lead);
+void add_identity(pqxx::work& tx, const std::string& tenant, const std::string& channel,
+                  const std::string& external_id, const std::string& lead_id);
+void add_capture(pqxx::work& tx, const std::string& lead_id, const CaptureRecord& c,
+                 const std::string& source_event_id);
+void add_activity(pqxx::work& tx, const std::string& lead_id, const std::string& kind,
+                  const std::string& actor, const std::string& payload_json,
+                  const std::string& event_id);
+
+// Writes a lead.* CloudEvent to the outbox (key tenant:lead_id).
+void publish(pqxx::work& tx, const std::string& type, const Lead& lead, const std::string& data_json);
+
+struct ListQuery {
+  std::string tenant;
+  std::optional<std::string> stage;
+  std::optional<std::string> tier;
+  std::optional<std::string> assigned_to;
+  std::optional<std::string> q;        // name / email / phone digits
+  std::optional<std::string> cursor;   // opaque, from a previous page
+  int limit = 50;
+};
+struct ListPage {
+  std::vector<Lead> items;
+  std::optional<std::string> next_cursor;
+  long long total = 0;
+};
+// Throws std::invalid_argument for a malformed cursor.
+ListPage list(pqxx::transaction_base& tx, const ListQuery& q);
+
+struct Detail {
+  Lead lead;
+  std::string identities_json;   // [{channel, external_id, created_at}]
+  std::string captures_json;     // [{field, value, message_id, layer, confidence, detected_at, applied}]
+  std::string timeline_json;     // [{kind, actor, payload, at}]
+};
+std::optional<Detail> detail(pqxx::transaction_base& tx, const std::string& tenant, const std::string& id);
+
+}  // namespace leadpipe::leads::repo
