@@ -1,0 +1,236 @@
+// leadctl: the operator's command line. Every command reads the same
+// environment variables as the services (deploy/local/dev.env for the dev stack).
+//
+//   leadctl token --tenant T --role R [--sub S] [--ttl SECONDS]
+//   leadctl migrate [--all | --schema ingest|extraction|leads]
+//   leadctl whatsapp map --phone-number-id ID --tenant T [--display NUMBER]
+//   leadctl whatsapp list
+//   leadctl topics create --file deploy/local/topics.txt [--partitions N]
+#include <pqxx/pqxx>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <leadpipe/auth/jwt.hpp>
+#include <leadpipe/config/env.hpp>
+#include <leadpipe/kafka/kafka.hpp>
+#include <leadpipe/log/log.hpp>
+#include <leadpipe/migrations.hpp>
+#include <leadpipe/pg/migrate.hpp>
+
+extern char** environ;
+
+using namespace leadpipe;
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: leadctl <command> [options]
+
+  token --tenant T --role R [--sub S] [--ttl SECONDS]
+        Print a signed JWT for the CRM API (JWT_SECRET). Roles: counselor,
+        marketing, sales_head, admission_admin, admin.
+  migrate [--all | --schema ingest|extraction|leads]
+        Apply the compiled-in migrations (INGEST_PG_URL, EXTRACTOR_PG_URL,
+        LEADSTORE_PG_URL). Safe to run while services run (advisory lock).
+  whatsapp map --phone-number-id ID --tenant T [--display NUMBER]
+        Route a WhatsApp business number to a tenant (INGEST_PG_URL).
+  whatsapp list
+  topics create --file FILE [--partitions N]
+        Create the topics listed in FILE (deploy/local/topics.txt format) on
+        KAFKA_BROKERS, prefixed by KAFKA_TOPIC_PREFIX. Existing topics are kept.
+
+Configuration comes from the environment; when a variable is missing and
+./deploy/local/dev.env exists, that dev file is read (and said so on stderr).
+)";
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;
+  bool flag(const std::string& name) const { return options.count(name) > 0; }
+  std::string get(const std::string& name, const std::string& fallback = "") const {
+    auto it = options.find(name);
+    return it == options.end() ? fallback : it->second;
+  }
+  std::string need(const std::string& name) const {
+    auto it = options.find(name);
+    if (it == options.end() || it->second.empty()) throw std::invalid_argument("missing --" + name);
+    return it->second;
+  }
+};
+
+Args parse_args(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) == 0) {
+      std::string name = s.substr(2);
+      if (auto eq = name.find('='); eq != std::string::npos) {
+        a.options[name.substr(0, eq)] = name.substr(eq + 1);
+      } else if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
+        a.options[name] = argv[++i];
+      } else {
+        a.options[name] = "";
+      }
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+// Environment first; the dev file fills gaps so the README's commands work
+// in a fresh shell.
+config::Env load_env() {
+  auto env = config::Env::from_process();
+  const std::filesystem::path dev = "deploy/local/dev.env";
+  if (!std::getenv("LEADPIPE_CONFIG_FILE") && std::filesystem::exists(dev)) {
+    std::ifstream f(dev);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    auto values = config::parse_env_file(ss.str());
+    for (char** e = environ; e && *e; ++e) {
+      std::string kv(*e);
+      if (auto eq = kv.find('='); eq != std::string::npos && eq + 1 < kv.size()) {
+        values[kv.substr(0, eq)] = kv.substr(eq + 1);
+      }
+    }
+    return config::Env(std::move(values));
+  }
+  return env;
+}
+
+int cmd_token(const Args& a) {
+  auto env = load_env();
+  const auto secret = env.secret("JWT_SECRET", "HS256 key shared with lead-store");
+  env.validate();
+  auth::Principal p;
+  p.tenant = a.need("tenant");
+  auto role = auth::parse_role(a.need("role"));
+  if (!role) throw std::invalid_argument("unknown --role (counselor, marketing, sales_head, admission_admin, admin)");
+  p.role = *role;
+  p.subject = a.get("sub", "dev-" + a.need("role"));
+  const long ttl = std::stol(a.get("ttl", "86400"));
+  std::cout << auth::issue_token(secret, p, std::chrono::seconds(ttl)) << "\n";
+  return 0;
+}
+
+struct SchemaTarget {
+  const char* schema;
+  const char* url_var;
+  const std::vector<embedded::File>& (*files)();
+};
+const SchemaTarget kSchemas[] = {
+    {"ingest", "INGEST_PG_URL", &embedded::ingest_migrations},
+    {"extraction", "EXTRACTOR_PG_URL", &embedded::extraction_migrations},
+    {"leads", "LEADSTORE_PG_URL", &embedded::leads_migrations},
+};
+
+int cmd_migrate(const Args& a) {
+  auto env = load_env();
+  const std::string only = a.get("schema");
+  std::vector<std::pair<const SchemaTarget*, std::string>> todo;
+  for (const auto& s : kSchemas) {
+    if (!only.empty() && only != s.schema) continue;
+    todo.emplace_back(&s, env.required(s.url_var, std::string("connection string for schema ") + s.schema));
+  }
+  if (todo.empty()) throw std::invalid_argument("unknown --schema " + only);
+  env.validate();
+  for (const auto& [s, url] : todo) {
+    auto applied = pg::migrate(url, s->schema, s->files(), log::root());
+    std::cout << s->schema << ": " << applied.size() << " migration(s) applied\n";
+  }
+  return 0;
+}
+
+int cmd_whatsapp(const Args& a) {
+  auto env = load_env();
+  const auto url = env.required("INGEST_PG_URL", "ingest-gateway's database");
+  env.validate();
+  pqxx::connection c(url);
+  const std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+  if (sub == "map") {
+    pqxx::work tx(c);
+    tx.exec_params0(
+        "INSERT INTO ingest.whatsapp_numbers (phone_number_id, tenant, display_phone_number) "
+        "VALUES ($1, $2, NULLIF($3, '')) ON CONFLICT (phone_number_id) DO UPDATE "
+        "SET tenant = EXCLUDED.tenant, display_phone_number = EXCLUDED.display_phone_number, updated_at = now()",
+        a.need("phone-number-id"), a.need("tenant"), a.get("display"));
+    tx.commit();
+    std::cout << "mapped " << a.need("phone-number-id") << " -> " << a.need("tenant") << "\n";
+    return 0;
+  }
+  if (sub == "list") {
+    pqxx::read_transaction tx(c);
+    for (const auto& row : tx.exec("SELECT phone_number_id, tenant, COALESCE(display_phone_number, '') "
+                                   "FROM ingest.whatsapp_numbers ORDER BY tenant, phone_number_id")) {
+      std::cout << row[0].as<std::string>() << "\t" << row[1].as<std::string>() << "\t"
+                << row[2].as<std::string>() << "\n";
+    }
+    return 0;
+  }
+  throw std::invalid_argument("whatsapp: expected map or list");
+}
+
+int cmd_topics(const Args& a) {
+  if (a.positional.size() < 2 || a.positional[1] != "create") throw std::invalid_argument("topics: expected create");
+  auto env = load_env();
+  kafka::ClientConfig client;
+  client.brokers = env.required("KAFKA_BROKERS", "Kafka bootstrap servers");
+  client.topic_prefix = env.string("KAFKA_TOPIC_PREFIX", "", "topic name prefix");
+  client.client_id = "leadctl";
+  env.validate();
+  std::ifstream f(a.need("file"));
+  if (!f) throw std::invalid_argument("cannot read " + a.need("file"));
+  int partitions = 0;
+  std::vector<std::string> topics;
+  std::string line;
+  while (std::getline(f, line)) {
+    line.erase(0, line.find_first_not_of(" \t"));
+    line.erase(line.find_last_not_of(" \t\r") + 1);
+    if (line.empty() || line[0] == '#') continue;
+    if (line.rfind("PARTITIONS=", 0) == 0) {
+      partitions = std::stoi(line.substr(11));
+    } else {
+      topics.push_back(line);
+    }
+  }
+  if (a.flag("partitions")) partitions = std::stoi(a.need("partitions"));
+  if (partitions < 1) throw std::invalid_argument("no PARTITIONS= line in the file and no --partitions");
+  kafka::create_topics(client, topics, partitions);
+  std::cout << topics.size() << " topic(s) present with " << partitions << " partition(s)\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  log::init("leadctl", log::Level::warn);
+  const auto args = parse_args(argc, argv);
+  if (args.positional.empty() || args.flag("help")) {
+    std::cerr << kUsage;
+    return args.flag("help") ? 0 : 2;
+  }
+  const auto& cmd = args.positional[0];
+  try {
+    if (cmd == "token") return cmd_token(args);
+    if (cmd == "migrate") return cmd_migrate(args);
+    if (cmd == "whatsapp") return cmd_whatsapp(args);
+    if (cmd == "topics") return cmd_topics(args);
+    std::cerr << "leadctl: unknown command '" << cmd << "'\n\n" << kUsage;
+    return 2;
+  } catch (const config::ConfigError& e) {
+    std::cerr << "leadctl: " << e.what() << "\n";
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "leadctl: " << e.what() << "\n\n" << kUsage;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "leadctl " << cmd << ": " << e.what() << "\n";
+    return 1;
+  }
+}
