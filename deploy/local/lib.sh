@@ -153,3 +153,36 @@ lp_lock() {
 }
 
 lp_unlock() { exec 9>&-; }
+
+# ------------------------------------------------------- the dev stack ----
+# Services in start order (producers of a topic before its consumers does not
+# matter for correctness, Kafka buffers; this order just reads like the flow).
+LP_SERVICES=(ingest-gateway contact-extractor lead-store outreach analytics)
+LP_BIN="${LEADPIPE_BIN:-$LP_ROOT/build/bin}"
+LP_RUN="$LP_LOCAL/run"
+LP_LOGS="$LP_LOCAL/logs"
+
+# Name of the dev.env variable holding a service's HTTP port.
+lp_service_port_var() {
+  case "$1" in
+    ingest-gateway) echo INGEST_PORT ;;
+    lead-store) echo LEADSTORE_PORT ;;
+    outreach) echo OUTREACH_PORT ;;
+    analytics) echo ANALYTICS_PORT ;;
+    contact-extractor) echo EXTRACTOR_PORT ;;
+    *) return 1 ;;
+  esac
+}
+
+# Exports everything in dev.env (values already in the environment win).
+lp_load_dev_env() {
+  set -a
+  # shellcheck source=deploy/local/dev.env
+  . "$LP_DEPLOY/dev.env"
+  set +a
+}
+
+# Prints the pid of a running service started by up.sh.
+lp_service_pid() {
+  lp_pidfile_alive "$LP_RUN/$1.pid" "$LP_BIN/$1"
+}
