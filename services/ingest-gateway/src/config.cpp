@@ -28,7 +28,7 @@ Config Config::from_env(config::Env& env) {
                   "largest webhook body accepted, bytes (Meta sends up to 3 MB)"));
   c.tenant_cache_ttl = std::chrono::seconds(env.integer(
       "INGEST_TENANT_CACHE_TTL_S", 30, 0, 3600, "how long a phone_number_id→tenant answer is cached"));
-  c.access_log = env.boolean("INGEST_ACCESS_LOG", true, "log one line per HTTP request");
+  c.http.access_log = env.boolean("INGEST_ACCESS_LOG", true, "log one line per HTTP request");
   return c;
 }
 

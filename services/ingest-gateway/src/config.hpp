@@ -20,7 +20,6 @@ struct Config {
   std::string whatsapp_verify_token;
   std::size_t webhook_body_limit = 3 * 1024 * 1024;
   std::chrono::seconds tenant_cache_ttl{30};
-  bool access_log = true;
 
   static Config from_env(config::Env& env);
 };

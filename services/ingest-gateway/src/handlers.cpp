@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include <leadpipe/events/cloudevent.hpp>
+#include <leadpipe/events/cloud_event.hpp>
 #include <leadpipe/events/topics.hpp>
 #include <leadpipe/runtime/runtime.hpp>
 
@@ -85,11 +85,11 @@ awaitable<Response> receive(Deps& d, Request& req) {
                      {"message_id", m.message_id}});
       continue;
     }
-    auto ev = events::make(events::topics::kWhatsappInbound, kSource, *tenant, m.wa_id,
+    auto ev = events::make(std::string(events::topics::ingest_whatsapp_inbound), kSource, *tenant, m.wa_id,
                            whatsapp::inbound_event_data(m));
     // Meta retries for days: the same wamid always yields the same event id.
-    ev.id = events::uuid_v5(runtime::kIdNamespace, *tenant + ":whatsapp:" + m.message_id);
-    out.push_back(to_message(events::topics::kWhatsappInbound, ev, *tenant + ":" + m.wa_id));
+    ev.id = events::uuid_v5(events::kNamespace, *tenant + ":whatsapp:" + m.message_id);
+    out.push_back(to_message(std::string(events::topics::ingest_whatsapp_inbound), ev, *tenant + ":" + m.wa_id));
   }
   for (const auto& s : hook.statuses) {
     d.metrics.received(kChannel + std::string("_status"));
@@ -101,11 +101,11 @@ awaitable<Response> receive(Deps& d, Request& req) {
                     {{"request_id", req.request_id}, {"phone_number_id", s.phone_number_id}});
       continue;
     }
-    auto ev = events::make(events::topics::kWhatsappStatus, kSource, *tenant, s.recipient_id,
+    auto ev = events::make(std::string(events::topics::ingest_whatsapp_status), kSource, *tenant, s.recipient_id,
                            whatsapp::status_event_data(s));
-    ev.id = events::uuid_v5(runtime::kIdNamespace,
+    ev.id = events::uuid_v5(events::kNamespace,
                             *tenant + ":whatsapp-status:" + s.message_id + ":" + s.status);
-    out.push_back(to_message(events::topics::kWhatsappStatus, ev, *tenant + ":" + s.recipient_id));
+    out.push_back(to_message(std::string(events::topics::ingest_whatsapp_status), ev, *tenant + ":" + s.recipient_id));
   }
 
   const std::size_t count = out.size();

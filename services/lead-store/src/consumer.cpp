@@ -1,6 +1,6 @@
 #include "consumer.hpp"
 
-#include <leadpipe/events/cloudevent.hpp>
+#include <leadpipe/events/cloud_event.hpp>
 #include <leadpipe/events/schema.hpp>
 #include <leadpipe/events/topics.hpp>
 #include <leadpipe/outbox/outbox.hpp>
@@ -42,7 +42,7 @@ void handle_contact_extracted(const ConsumerDeps& deps, const kafka::Record& rec
   } catch (const events::ParseError& e) {
     throw kafka::PermanentError(std::string("invalid CloudEvent: ") + e.what());
   }
-  if (ev.type != events::topics::kContactExtracted) {
+  if (ev.type != std::string(events::topics::contact_extracted)) {
     throw kafka::PermanentError("unexpected event type " + ev.type);
   }
   if (auto errors = events::SchemaSet::builtin().validate(ev.type, ev.data); !errors.empty()) {
@@ -87,16 +87,16 @@ void handle_contact_extracted(const ConsumerDeps& deps, const kafka::Record& rec
                          capture_payload(r, x), ev.id);
     }
     if (r.created) {
-      repo::publish(tx, events::topics::kLeadCreated, r.lead, lead_event_data(r.lead, nullptr));
+      repo::publish(tx, std::string(events::topics::lead_created), r.lead, lead_event_data(r.lead, nullptr));
     } else if (!r.changed.empty()) {
-      repo::publish(tx, events::topics::kLeadUpdated, r.lead, lead_event_data(r.lead, &r.changed));
+      repo::publish(tx, std::string(events::topics::lead_updated), r.lead, lead_event_data(r.lead, &r.changed));
     }
     if (r.previous_stage) {
       repo::add_activity(tx, r.lead.id, "stage_changed", "system",
                          R"({"from":")" + *r.previous_stage + R"(","to":")" + r.lead.stage +
                              R"(","reason":"contact data complete"})",
                          ev.id);
-      repo::publish(tx, events::topics::kLeadStageChanged, r.lead,
+      repo::publish(tx, std::string(events::topics::lead_stage_changed), r.lead,
                     stage_changed_data(r.lead, *r.previous_stage, "system", "contact data complete"));
     }
     tx.commit();

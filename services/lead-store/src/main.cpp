@@ -40,7 +40,7 @@ int main() {
                         registry);
     leads::ConsumerDeps consumer_deps{pool};
     kafka::Consumer consumer(
-        {.client = kafka_cfg, .group_id = group, .topics = {events::topics::kContactExtracted}}, producer,
+        {.client = kafka_cfg, .group_id = group, .topics = {std::string(events::topics::contact_extracted)}}, producer,
         [&consumer_deps](const kafka::Record& r, const log::Logger& l) {
           leads::handle_contact_extracted(consumer_deps, r, l);
         },

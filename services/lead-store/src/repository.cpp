@@ -6,7 +6,7 @@
 
 #include <stdexcept>
 
-#include <leadpipe/events/cloudevent.hpp>
+#include <leadpipe/events/cloud_event.hpp>
 #include <leadpipe/outbox/outbox.hpp>
 
 namespace leadpipe::leads::repo {
