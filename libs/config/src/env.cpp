@@ -35,6 +35,12 @@ std::map<std::string, std::string> parse_env_file(const std::string& text) {
         value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     }
+    // Shell default form `${KEY:-fallback}` (as in deploy/local/dev.env): the
+    // environment wins over files anyway, so the fallback is the file's value.
+    if (value.size() > 4 && value.compare(0, 2, "${") == 0 && value.back() == '}') {
+      const auto sep = value.find(":-");
+      if (sep != std::string::npos) value = value.substr(sep + 2, value.size() - sep - 3);
+    }
     out[key] = value;
   }
   return out;

@@ -43,9 +43,11 @@ TEST_CASE("integers outside their range are rejected", "[unit]") {
 
 TEST_CASE("env files parse comments, export and quotes", "[unit]") {
   auto m = leadpipe::config::parse_env_file(
-      "# comment\nexport A=1\nB = \"two words\"\nC='x'\nnot a line\n");
+      "# comment\nexport A=1\nB = \"two words\"\nC='x'\nnot a line\n"
+      "D=\"${D:-host=127.0.0.1 port=1}\"\n");
   CHECK(m.at("A") == "1");
   CHECK(m.at("B") == "two words");
   CHECK(m.at("C") == "x");
-  CHECK(m.size() == 3);
+  CHECK(m.at("D") == "host=127.0.0.1 port=1");
+  CHECK(m.size() == 4);
 }
