@@ -35,7 +35,7 @@ void handle_inbound(const ConsumerDeps& deps, const kafka::Record& record, const
   } catch (const events::ParseError& e) {
     throw kafka::PermanentError(std::string("invalid CloudEvent: ") + e.what());
   }
-  if (ev.type != events::topics::kWhatsappInbound) {
+  if (ev.type != std::string(events::topics::ingest_whatsapp_inbound)) {
     throw kafka::PermanentError("unexpected event type " + ev.type);
   }
   if (auto errors = events::SchemaSet::builtin().validate(ev.type, ev.data); !errors.empty()) {
@@ -84,13 +84,13 @@ void handle_inbound(const ConsumerDeps& deps, const kafka::Record& record, const
         "DO UPDATE SET state = EXCLUDED.state, updated_at = now()",
         in.tenant, in.channel, in.external_id, state.to_json());
 
-    auto out = events::make(events::topics::kContactExtracted, "/contact-extractor", in.tenant,
+    auto out = events::make(std::string(events::topics::contact_extracted), "/contact-extractor", in.tenant,
                             in.external_id,
                             contact_extracted_data(in, result, deps.region, now_ms()));
     // Same input event → same output id, so lead-store dedupes a replay.
-    out.id = events::uuid_v5(runtime::kIdNamespace, "contact.extracted:" + ev.id);
+    out.id = events::uuid_v5(events::kNamespace, "contact.extracted:" + ev.id);
     outbox::OutboxMessage m;
-    m.topic = events::topics::kContactExtracted;
+    m.topic = std::string(events::topics::contact_extracted);
     m.key = in.tenant + ":" + in.external_id;
     m.payload = events::to_json(out);
     m.headers = {{"ce_type", out.type}, {"ce_id", out.id}, {"tenantid", in.tenant}};

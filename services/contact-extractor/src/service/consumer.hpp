@@ -6,7 +6,7 @@
 #include <chrono>
 #include <string>
 
-#include <leadpipe/events/cloudevent.hpp>
+#include <leadpipe/events/cloud_event.hpp>
 #include <leadpipe/extract/extractor.hpp>
 #include <leadpipe/kafka/kafka.hpp>
 #include <leadpipe/log/log.hpp>

@@ -64,7 +64,7 @@ int service(config::Env& env) {
   outbox::Relay relay({.url = pg_url, .schema = extractor::kSchema}, runtime::outbox_publisher(producer),
                       logger, registry);
   kafka::Consumer consumer(
-      {.client = kafka_cfg, .group_id = group, .topics = {events::topics::kWhatsappInbound}}, producer,
+      {.client = kafka_cfg, .group_id = group, .topics = {std::string(events::topics::ingest_whatsapp_inbound)}}, producer,
       [&deps](const kafka::Record& r, const log::Logger& l) { extractor::handle_inbound(deps, r, l); },
       logger, registry);
 

@@ -64,7 +64,7 @@ struct TenantConfig {
   // Elektro", "Administração"). Empty = program capture off.
   std::vector<std::string> programs;
   // Keyword lists and weights for the lead score (multilingual defaults).
-  ScoringConfig scoring;
+  ScoringConfig scoring = ScoringConfig::defaults();
   // An awaited slot older than this (by Message::at_ms) is forgotten.
   std::chrono::hours slot_ttl{6};
 };
