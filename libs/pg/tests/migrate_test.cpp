@@ -71,7 +71,7 @@ TEST_CASE_METHOD(Fixture, "migrate creates the schema and applies files in order
   CHECK(count("SELECT count(*) FROM " + schema + ".schema_migrations") == 3);
 }
 
-TEST_CASE_METHOD(Fixture, "migrate refuses edited, renamed and back-numbered files", "[pg]") {
+TEST_CASE_METHOD(Fixture, "migrate refuses edited or renamed or back-numbered files", "[pg]") {
   pg::migrate(url, schema, kBase, log);
   auto expect_error_naming = [&](const std::vector<File>& files, const std::string& name) {
     try {
@@ -109,7 +109,7 @@ TEST_CASE_METHOD(Fixture, "migrate refuses edited, renamed and back-numbered fil
   CHECK(count("SELECT count(*) FROM " + schema + ".schema_migrations WHERE version <= 2") == 2);
 }
 
-TEST_CASE_METHOD(Fixture, "a failing migration is rolled back and named; earlier ones stay", "[pg]") {
+TEST_CASE_METHOD(Fixture, "a failing migration is rolled back and named while earlier ones stay", "[pg]") {
   auto files = kBase;
   files.push_back({"0003_broken.sql",
                    "CREATE TABLE half (id int);\nALTER TABLE no_such_table ADD COLUMN x int;"});

@@ -325,7 +325,7 @@ TEST_CASE("Pool tolerates an unreachable database", "[pg]") {
   }
 }
 
-TEST_CASE_METHOD(Fixture, "transact commits, retries transient failures and nothing else", "[pg]") {
+TEST_CASE_METHOD(Fixture, "transact commits and retries transient failures only", "[pg]") {
   pg::Pool pool({.url = url, .size = 2, .application_name = app}, leadpipe::log::root(), registry);
   pool.with([](pqxx::connection& c) {
     pqxx::work tx(c);
