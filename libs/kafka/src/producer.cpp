@@ -1,0 +1,314 @@
+#include "leadpipe/kafka/producer.hpp"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "common.hpp"
+
+namespace leadpipe::kafka {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How a finished batch reaches its waiter. Invoked exactly once, from whichever
+// thread served the batch's last delivery report (usually the poll thread).
+class Completion {
+ public:
+  virtual ~Completion() = default;
+  virtual void complete(std::vector<DeliveryResult> results) = 0;
+};
+
+// Resumes a coroutine (or any Asio handler): posts the handler to its associated
+// executor and keeps that executor's work count up until then, so an io_context
+// does not run out of work while a send is in flight.
+template <typename Handler>
+class AsioCompletion final : public Completion {
+ public:
+  explicit AsioCompletion(Handler handler)
+      : work_(boost::asio::prefer(boost::asio::get_associated_executor(handler),
+                                  boost::asio::execution::outstanding_work.tracked)),
+        handler_(std::move(handler)) {}
+
+  void complete(std::vector<DeliveryResult> results) override {
+    // Always post, never dispatch: this may run inside ~Producer on an I/O
+    // thread, and resuming the coroutine there would re-enter the destructor.
+    boost::asio::post(work_, [h = std::move(handler_), r = std::move(results)]() mutable {
+      std::move(h)(std::move(r));
+    });
+  }
+
+ private:
+  decltype(boost::asio::prefer(std::declval<boost::asio::associated_executor_t<Handler>>(),
+                               boost::asio::execution::outstanding_work.tracked)) work_;
+  Handler handler_;
+};
+
+class PromiseCompletion final : public Completion {
+ public:
+  std::future<std::vector<DeliveryResult>> future() { return promise_.get_future(); }
+  void complete(std::vector<DeliveryResult> results) override { promise_.set_value(std::move(results)); }
+
+ private:
+  std::promise<std::vector<DeliveryResult>> promise_;
+};
+
+// One send_all call. `remaining` starts at size+1: the extra count is dropped
+// after the last produce() call, so the batch cannot complete while messages
+// are still being enqueued.
+struct Batch {
+  std::vector<DeliveryResult> results;
+  std::atomic<std::size_t> remaining{0};
+  std::unique_ptr<Completion> completion;
+};
+
+// librdkafka's per-message opaque: owned by the message until its delivery report.
+struct Pending {
+  std::shared_ptr<Batch> batch;
+  std::size_t index;
+  std::string topic;  // unprefixed, for results and metrics
+  Clock::time_point enqueued;
+};
+
+void finish_one(const std::shared_ptr<Batch>& batch) {
+  // acq_rel: the completer sees every result slot written by other reporters.
+  if (batch->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    batch->completion->complete(std::move(batch->results));
+  }
+}
+
+}  // namespace
+
+struct Producer::Impl : public RdKafka::DeliveryReportCb {
+  Impl(ProducerConfig cfg, log::Logger log, std::shared_ptr<prometheus::Registry> reg)
+      : config(std::move(cfg)),
+        logger(std::move(log)),
+        registry(std::move(reg)),
+        events(logger, [this](RdKafka::ErrorCode err, bool fatal) { on_error(err, fatal); }) {
+    if (registry) {
+      produced = &prometheus::BuildCounter()
+                      .Name("leadpipe_kafka_produced_total")
+                      .Help("Messages produced, by topic and result (ok|error)")
+                      .Register(*registry);
+      latency = &prometheus::BuildHistogram()
+                     .Name("leadpipe_kafka_produce_latency_seconds")
+                     .Help("Time from produce() to the broker's ack, successful deliveries")
+                     .Register(*registry)
+                     .Add({}, prometheus::Histogram::BucketBoundaries{
+                                  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+                                  5, 10});
+    }
+    auto conf = detail::make_conf(
+        config.client,
+        {
+            {"enable.idempotence", "true"},
+            {"acks", "all"},
+            {"message.timeout.ms", std::to_string(config.delivery_timeout.count())},
+            {"linger.ms", std::to_string(config.linger.count())},
+            // The Java client's partitioner: the same key lands on the same
+            // partition whichever client produced it.
+            {"partitioner", "murmur2_random"},
+        });
+    std::string err;
+    if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), err) !=
+            RdKafka::Conf::CONF_OK ||
+        conf->set("event_cb", static_cast<RdKafka::EventCb*>(&events), err) !=
+            RdKafka::Conf::CONF_OK) {
+      throw std::invalid_argument("kafka producer config: " + err);
+    }
+    producer.reset(RdKafka::Producer::create(conf.get(), err));
+    if (!producer) throw std::invalid_argument("kafka producer: " + err);
+    poller = std::thread([this] { poll_loop(); });
+  }
+
+  ~Impl() {
+    stopping = true;
+    if (poller.joinable()) poller.join();
+    // Bounded drain: anything still queued after this is purged, and the purge
+    // reports are served below, so every waiter gets a result.
+    const auto bound = std::min(config.close_timeout, config.delivery_timeout + std::chrono::seconds(1));
+    if (producer->flush(static_cast<int>(bound.count())) != RdKafka::ERR_NO_ERROR) {
+      logger.warn("kafka producer: flush timed out on shutdown; purging",
+                  {{"outstanding", producer->outq_len()}});
+      producer->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+      producer->flush(1000);
+    }
+    if (const auto left = in_flight.load(); left != 0) {
+      logger.error("kafka producer: messages without delivery report at shutdown",
+                   {{"count", static_cast<std::int64_t>(left)}});
+    }
+    producer.reset();
+  }
+
+  void poll_loop() {
+    auto next_probe = Clock::now();
+    while (!stopping) {
+      producer->poll(100);
+      // librdkafka says when all brokers go down but not when one comes back:
+      // probe with a metadata request while we believe they are down.
+      if (!broker_up && !fatal && Clock::now() >= next_probe) {
+        RdKafka::Metadata* md = nullptr;
+        if (producer->metadata(false, nullptr, &md, 500) == RdKafka::ERR_NO_ERROR) {
+          broker_up = true;
+          logger.info("kafka producer: brokers reachable again");
+        }
+        delete md;
+        next_probe = Clock::now() + std::chrono::seconds(2);
+      }
+    }
+  }
+
+  void on_error(RdKafka::ErrorCode err, bool is_fatal) {
+    if (is_fatal) fatal = true;
+    if (err == RdKafka::ERR__ALL_BROKERS_DOWN) broker_up = false;
+  }
+
+  // Delivery report: called once per message from a thread in poll()/flush().
+  void dr_cb(RdKafka::Message& msg) override {
+    std::unique_ptr<Pending> p(static_cast<Pending*>(msg.msg_opaque()));
+    if (!p) return;
+    DeliveryResult& r = p->batch->results[p->index];
+    if (msg.err() == RdKafka::ERR_NO_ERROR) {
+      r.ok = true;
+      r.partition = msg.partition();
+      r.offset = msg.offset();
+      broker_up = true;
+      if (latency) {
+        latency->Observe(std::chrono::duration<double>(Clock::now() - p->enqueued).count());
+      }
+    } else {
+      r.ok = false;
+      r.error = msg.errstr();
+      r.retriable = detail::is_retriable(msg.err());
+      r.partition = msg.partition();
+    }
+    count(p->topic, r.ok);
+    in_flight.fetch_sub(1, std::memory_order_relaxed);
+    finish_one(p->batch);
+  }
+
+  void count(const std::string& topic, bool ok) {
+    if (produced) produced->Add({{"topic", topic}, {"result", ok ? "ok" : "error"}}).Increment();
+  }
+
+  void enqueue(std::vector<Message> messages, std::unique_ptr<Completion> completion) {
+    auto batch = std::make_shared<Batch>();
+    batch->results.resize(messages.size());
+    batch->remaining.store(messages.size() + 1, std::memory_order_relaxed);
+    batch->completion = std::move(completion);
+    for (std::size_t i = 0; i < messages.size(); ++i) produce_one(batch, i, messages[i]);
+    finish_one(batch);
+  }
+
+  void produce_one(const std::shared_ptr<Batch>& batch, std::size_t index, const Message& m) {
+    RdKafka::Headers* headers = nullptr;
+    if (!m.headers.empty()) {
+      headers = RdKafka::Headers::create();
+      for (const auto& h : m.headers) headers->add(h.key, h.value.data(), h.value.size());
+    }
+    auto pending = std::make_unique<Pending>(Pending{batch, index, m.topic, Clock::now()});
+    in_flight.fetch_add(1, std::memory_order_relaxed);
+    const RdKafka::ErrorCode err = producer->produce(
+        detail::wire_topic(config.client, m.topic), RdKafka::Topic::PARTITION_UA,
+        RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(m.value.data()), m.value.size(),
+        m.key.empty() ? nullptr : m.key.data(), m.key.size(), 0, headers, pending.get());
+    if (err == RdKafka::ERR_NO_ERROR) {
+      pending.release();  // now owned by the message; freed in dr_cb
+      return;
+    }
+    // Refused up front: no delivery report will come, so complete it here.
+    in_flight.fetch_sub(1, std::memory_order_relaxed);
+    delete headers;  // ownership passes to librdkafka only on success
+    DeliveryResult& r = batch->results[index];
+    r.ok = false;
+    r.error = RdKafka::err2str(err);
+    r.retriable = detail::is_retriable(err);
+    count(m.topic, false);
+    logger.warn("kafka produce refused", {{"topic", m.topic}, {"error", r.error}});
+    finish_one(batch);
+  }
+
+  ProducerConfig config;
+  log::Logger logger;
+  std::shared_ptr<prometheus::Registry> registry;
+  prometheus::Family<prometheus::Counter>* produced = nullptr;
+  prometheus::Histogram* latency = nullptr;
+  detail::EventLogger events;  // must outlive `producer`
+  std::unique_ptr<RdKafka::Producer> producer;
+  std::thread poller;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> broker_up{true};
+  std::atomic<bool> fatal{false};
+  std::atomic<std::size_t> in_flight{0};
+};
+
+Producer::Producer(ProducerConfig config, log::Logger logger,
+                   std::shared_ptr<prometheus::Registry> registry)
+    : impl_(std::make_unique<Impl>(std::move(config),
+                                   logger.with({{"component", "kafka-producer"}}),
+                                   std::move(registry))) {}
+
+Producer::~Producer() = default;
+
+boost::asio::awaitable<std::vector<DeliveryResult>> Producer::send_all(
+    std::vector<Message> messages) {
+  co_return co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                                 void(std::vector<DeliveryResult>)>(
+      [impl = impl_.get()](auto handler, std::vector<Message> msgs) {
+        impl->enqueue(std::move(msgs),
+                      std::make_unique<AsioCompletion<decltype(handler)>>(std::move(handler)));
+      },
+      boost::asio::use_awaitable, std::move(messages));
+}
+
+boost::asio::awaitable<DeliveryResult> Producer::send(Message message) {
+  std::vector<Message> one;
+  one.push_back(std::move(message));
+  auto results = co_await send_all(std::move(one));
+  co_return std::move(results.front());
+}
+
+std::vector<DeliveryResult> Producer::send_all_sync(std::vector<Message> messages) {
+  const std::size_t n = messages.size();
+  auto completion = std::make_unique<PromiseCompletion>();
+  auto future = completion->future();
+  impl_->enqueue(std::move(messages), std::move(completion));
+  // librdkafka reports every message by message.timeout.ms; the extra margin
+  // only guards against a bug turning into a hung thread.
+  const auto bound = impl_->config.delivery_timeout + std::chrono::seconds(30);
+  if (future.wait_for(bound) != std::future_status::ready) {
+    impl_->logger.error("kafka producer: no delivery report within bound",
+                        {{"bound_ms", static_cast<std::int64_t>(bound.count())}});
+    std::vector<DeliveryResult> failed(n);
+    for (auto& r : failed) {
+      r.error = "no delivery report";
+      r.retriable = true;
+    }
+    return failed;
+  }
+  return future.get();
+}
+
+DeliveryResult Producer::send_sync(Message message) {
+  std::vector<Message> one;
+  one.push_back(std::move(message));
+  return std::move(send_all_sync(std::move(one)).front());
+}
+
+bool Producer::flush(std::chrono::milliseconds timeout) {
+  return impl_->producer->flush(static_cast<int>(timeout.count())) == RdKafka::ERR_NO_ERROR;
+}
+
+bool Producer::healthy() const { return impl_->broker_up && !impl_->fatal; }
+
+const ProducerConfig& Producer::config() const { return impl_->config; }
+
+}  // namespace leadpipe::kafka
