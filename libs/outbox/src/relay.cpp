@@ -1,4 +1,4 @@
-#include "leadpipe/outbox/relay.hpp"
+#include "leadpipe/outbox/outbox.hpp"
 
 #include "schema_name.hpp"
 

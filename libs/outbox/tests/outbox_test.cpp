@@ -1,6 +1,5 @@
 // Outbox, relay and idempotent consumer against the real test PostgreSQL.
 #include <leadpipe/outbox/outbox.hpp>
-#include <leadpipe/outbox/relay.hpp>
 #include <leadpipe/testing/infra.hpp>
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,5 @@
 // Pure parts of libs/outbox: DDL text, names, configuration checks.
 #include <leadpipe/outbox/outbox.hpp>
-#include <leadpipe/outbox/relay.hpp>
 
 #include <catch2/catch.hpp>
 
