@@ -49,6 +49,11 @@ class MockCluster {
     REQUIRE(rd_kafka_mock_topic_create(cluster_, name.c_str(), partitions, 1) ==
             RD_KAFKA_RESP_ERR_NO_ERROR);
   }
+  void set_broker_up(bool up) {
+    constexpr int32_t kBroker = 1;  // mock broker ids start at 1
+    REQUIRE((up ? rd_kafka_mock_broker_set_up(cluster_, kBroker)
+                : rd_kafka_mock_broker_set_down(cluster_, kBroker)) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
   void fail_next_produce(rd_kafka_resp_err_t err, int times = 1) {
     std::vector<rd_kafka_resp_err_t> errs(times, err);
     constexpr int16_t kProduceApiKey = 0;  // RD_KAFKAP_Produce lives in a private header
@@ -192,6 +197,33 @@ TEST_CASE("an unreachable broker fails the send within delivery_timeout and turn
   CHECK(r.retriable);
   CHECK(took < cfg.delivery_timeout + 1500ms);
   CHECK(wait_until([&] { return !producer.healthy(); }, 10s));
+}
+
+TEST_CASE("health follows the brokers: down, then up again", "[unit]") {
+  MockCluster cluster;
+  cluster.create_topic("h", 1);
+  Producer producer(producer_config(cluster.bootstraps()), leadpipe::log::root());
+  kafka_test::Collected seen;
+  ConsumerConfig cc;
+  cc.client.brokers = cluster.bootstraps();
+  cc.group_id = "health-group";
+  cc.topics = {"h"};
+  Consumer consumer(cc, producer, [&](const Record& r, const leadpipe::log::Logger&) { seen.add(r); },
+                    leadpipe::log::root());
+  CHECK_FALSE(consumer.healthy());  // not started
+  consumer.start();
+  REQUIRE(producer.send_sync(message("h", "k", "1")).ok);
+  REQUIRE(wait_until([&] { return seen.size() == 1; }, 30s));
+  CHECK(producer.healthy());
+  CHECK(consumer.healthy());
+
+  cluster.set_broker_up(false);
+  CHECK(wait_until([&] { return !producer.healthy() && !consumer.healthy(); }, 30s));
+  cluster.set_broker_up(true);
+  // Recovery is noticed by the metadata probe even with no traffic.
+  CHECK(wait_until([&] { return producer.healthy() && consumer.healthy(); }, 30s));
+  consumer.stop();
+  CHECK_FALSE(consumer.healthy());
 }
 
 TEST_CASE("destroying the producer completes in-flight sends", "[unit]") {
