@@ -62,7 +62,7 @@ const WordSet& stopwords() {
       "masuk keluar datang pergi pulang ketemu bertemu kunjungan berkunjung booking pesan order beli bayar",
       "transfer cicil cicilan dp lunas gratis murah mahal promo diskon",
       "laki perempuan cowok cewek pria wanita gadis bujang lajang menikah nikah hamil",
-      "satu dua tiga empat lima enam tujuh delapan sembilan sepuluh belas puluh ratus ribu juta",
+      "satu dua tiga empat enam tujuh delapan sembilan sepuluh belas puluh ratus ribu juta",
       "sedang ikut ikutan mengikuti bergabung gabung join coba mencoba pakai pake kirim kirimkan",
       "dibantu bantu membantu bantuan hubungi menghubungi dihubungi telpon nelpon chat",
       "nih dong deh sih kok kan loh lho lah kah toh yah wkwk hehe hihi haha",
@@ -74,6 +74,10 @@ const WordSet& stopwords() {
       "negeri swasta kampus fakultas universitas sekolah sma smk smp sd",
       "sakit sehat dokter klinik gigi kulit perawatan tindakan konsultasi cabut tambal",
       "senang bahagia sedih kecewa capek sibuk luang free",
+      "lahir kelahiran asli pindahan rencana berencana harap berharap takut khawatir heran kaget baca dengar",
+      "denger nonton dapet terima tanyakan menanyakan mencoba ambil mengambil lanjut melanjutkan pindah",
+      "pilih memilih membayar habis selesai nunggu menunggu tunggu posisi lokasi kebetulan skrg barusan",
+      "pengguna peminat sedang lagi pas waktu kok",
       // English
       "i i'm im me my mine myself you your yours we our us they them their he him his she her it its",
       "a an the this that these those there here where when what who whom whose why how which",
@@ -133,7 +137,7 @@ const WordSet& honorifics() {
       "hj haji h ustadz ustad ustadzah",
       "sr sra srta senhor senhora senhorita dona dom seu",
       "mr mrs ms miss mister madam maam mam sir dr dra drs prof",
-      "shri sri smt shrimati kumari ji sahab saheb",
+      "shri smt shrimati kumari ji sahab saheb",
   });
   return s;
 }
@@ -171,8 +175,8 @@ const WordSet& places() {
       "ahmedabad kanpur nagpur patna bhopal indore noida gurgaon gurugram kerala kochi chandigarh",
       "punjab gujarat bihar rajasthan maharashtra karnataka tamil nadu uttar pradesh bengal",
       // Brazil / Portugal
-      "brasil brazil sao paulo rio janeiro belo horizonte brasilia fortaleza recife curitiba",
-      "manaus porto alegre goiania belem campinas florianopolis santos niteroi guarulhos osasco",
+      "brasil brazil sao rio janeiro belo horizonte brasilia fortaleza recife curitiba",
+      "manaus porto alegre goiania belem campinas florianopolis niteroi guarulhos osasco",
       "sp rj mg bh poa minas gerais bahia parana pernambuco ceara goias lisboa portugal",
       // Other
       "usa america london australia japan japao jepang china korea europe eropa dubai",

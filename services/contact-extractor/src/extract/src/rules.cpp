@@ -63,8 +63,10 @@ constexpr const char* kNameTriggers =
     // 16 nicknames
     "|(\\b(?:(?:bisa\\s+|boleh\\s+)?(?:di)?panggil(?:\\s+(?:aja|saja|saya|aku|sy|ku))*|(?:you\\s+can\\s+)?call\\s+me|"
     "(?:pode\\s+)?me\\s+chamar?\\s+de|me\\s+chamam\\s+de)\\b)"
-    // 17 name before the trigger: X here / X di sini / X speaking / X bol rahi hoon
-    "|(\\b(?:here|disini|di\\s+sini|speaking|falando|bol\\s+rah[aie]|baat\\s+kar\\s+rah[aie])\\b)";
+    // 17 name before the trigger: X here / X di sini / X speaking / X this side / X bol rahi hoon
+    "|(\\b(?:here|disini|di\\s+sini|speaking|falando|this\\s+side|bol\\s+rah[aie]|baat\\s+kar\\s+rah[aie])\\b)"
+    // 18 pt answers: "É a Juliana", "Com o Pedro", "Fala a Carla" (clause start)
+    "|(\\b(?:e|eh|com|fala)\\s+(?:o|a)\\b)";
 
 struct TriggerClass {
   double confidence;
@@ -79,7 +81,7 @@ enum Mode : int {
   kItIs = 4,         // clause start; weak unless a name was asked
 };
 
-constexpr std::array<TriggerClass, 18> kClasses = {{
+constexpr std::array<TriggerClass, 19> kClasses = {{
     {0, 0},
     {0.95, kStrong},  // 1
     {0.95, kStrong},  // 2
@@ -98,6 +100,7 @@ constexpr std::array<TriggerClass, 18> kClasses = {{
     {0.65, kItIs},    // 15 it's
     {0.70, kStrong},  // 16 nickname
     {0.85, kBackward},  // 17
+    {0.65, kItIs},      // 18
 }};
 
 // Words that may stand between a clause boundary and a trigger ("Halo kak,
@@ -118,6 +121,16 @@ bool is_word_byte(char c) {
 bool is_clause_punct(char c) {
   return c == ',' || c == '.' || c == '!' || c == '?' || c == ';' || c == ':' || c == '\n' || c == '\r' ||
          c == '(' || c == ')' || c == '"' || c == '|' || c == '/';
+}
+
+// Short words that are stopwords in one language and given/family names in
+// another; taken as part of a name only when capitalised right after a
+// capitalised name word.
+bool is_short_name_word(std::string_view w) {
+  static constexpr std::array<std::string_view, 20> k = {"an", "son", "long", "young", "may", "will", "hu", "han",
+                                                         "mai", "lai", "ho", "ha", "ki", "ko", "do", "ma", "le",
+                                                         "la", "min", "hoang"};
+  return std::find(k.begin(), k.end(), w) != k.end();
 }
 
 std::string_view strip_nya(std::string_view w) {
@@ -251,6 +264,7 @@ Rules::Rules(const TenantConfig& cfg)
       email_word_at_("([a-z0-9][a-z0-9._%+\\-]*)\\s+(?:at|arroba)\\s+([a-z0-9][a-z0-9\\-]*)\\s*(?:\\.|\\s(?:dot|titik|ponto)\\s)"
                      "\\s*([a-z]{2,24})\\b",
                      opts()),
+      email_local_dot_("\\b([a-z0-9_]+)\\s+(?:dot|titik|ponto)\\s+([a-z0-9_.]+)\\s+(?:at|arroba)\\s+", opts()),
       email_word_dot_("@([a-z0-9][a-z0-9.\\-]*)\\s+(?:dot|titik|ponto)\\s+([a-z]{2,24})\\b", opts()),
       email_("([a-z0-9](?:[a-z0-9._%+\\-]*[a-z0-9_])?)@([a-z0-9](?:[a-z0-9\\-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9\\-]*[a-z0-9])?)*)",
              opts()),
@@ -277,6 +291,14 @@ Rules::Rules(const TenantConfig& cfg)
           "(?:aapka|apka|aap\\s+ka)\\s+(?:shubh\\s+)?(?:naam|name))|"
           "(?:^|\\n)[ \\t*_-]*(?:nama(?:\\s+lengkap)?|(?:full\\s+)?name|nome(?:\\s+completo)?)[ \\t*_]*:",
           opts()),
+      ask_name_general_("\\b(?:nama|name|nome|naam)\\b", opts()),
+      ask_name_other_(
+          "\\b(?:nama|nome)\\s+(?:jurusan|prodi|program|sekolah|kampus|produk|paket|kursus|kelas|anak|ibu|ayah|"
+          "orang\\s*tua|ortu|wali|perusahaan|toko|usaha|instansi|institusi|universitas|univ|bank|pasien|do\\s+curso|"
+          "da\\s+escola|do\\s+filho|da\\s+filha|da\\s+empresa)\\b|"
+          "\\b(?:course|program|programme|school|college|company|business|product|child'?s|son'?s|daughter'?s|"
+          "father'?s|mother'?s|parent'?s|student'?s|patient'?s|bank|file|user)\\s+name\\b",
+          opts()),
       ask_phone_(
           "\\b(?:(?:no|nomor|nomer|nmr)\\.?\\s*(?:wa|whatsapp|hp|handphone|telp|telepon|tlp|hape|ponsel|kontak|"
           "telpon|yang\\s+bisa\\s+dihubungi)|(?:wa|whatsapp|hp)\\s+(?:kakak|kak|anda|kamu)|phone|mobile|"
@@ -294,8 +316,8 @@ Rules::Rules(const TenantConfig& cfg)
   for (const RE2* re : {&name_triggers_, &greeting_intro_, &sign_off_, &phone_candidate_, &phone_cue_,
                         &phone_cue_suffix_, &neg_cue_, &price_before_, &price_after_, &thousands_, &date_like_,
                         &time_like_, &fragment_start_, &email_probe_, &email_bracket_at_, &email_bracket_dot_,
-                        &email_spaced_at_, &email_word_at_, &email_word_dot_, &email_, &correction_, &ask_signal_,
-                        &ask_name_, &ask_phone_, &ask_email_, &ask_program_, &opt_out_whole_}) {
+                        &email_spaced_at_, &email_local_dot_, &email_word_at_, &email_word_dot_, &email_, &correction_, &ask_signal_,
+                        &ask_name_, &ask_name_general_, &ask_name_other_, &ask_phone_, &ask_email_, &ask_program_, &opt_out_whole_}) {
     if (!re->ok()) throw std::logic_error("extractor pattern does not compile: " + re->pattern() + ": " + re->error());
   }
 
@@ -500,9 +522,16 @@ std::optional<NameHit> Rules::parse_forward(const text::Folded& fo, std::string_
       i = e;
       continue;
     }
+    // "rina.w@…", "budi_s": the word is the start of an address, not a name.
+    if (e + 1 < f.size() && (f[e] == '.' || f[e] == '_') && (text::is_ascii_alpha(f[e + 1]) || text::is_digit(f[e + 1])) &&
+        !w.initial)
+      return std::nullopt;
     const std::string_view stem = strip_nya(w.fw);
-    if (lexicon::is_stopword(w.fw) || (!stem.empty() && (lexicon::is_stopword(stem) || lexicon::is_honorific(stem))) ||
-        is_program_word(w.fw)) {
+    const bool capitalised_short_name =  // "Nguyễn Văn An", "Jae Ho"
+        cased && !words.empty() && words.front().cap && w.cap && is_short_name_word(w.fw);
+    if (!capitalised_short_name &&
+        (lexicon::is_stopword(w.fw) || (!stem.empty() && (lexicon::is_stopword(stem) || lexicon::is_honorific(stem))) ||
+         is_program_word(w.fw))) {
       stop_word = w.fw;
       break;
     }
@@ -726,7 +755,7 @@ std::optional<NameHit> Rules::find_name(const text::Folded& fo, std::string_view
   };
 
   StringPiece input(f.data(), f.size());
-  std::array<StringPiece, 18> g;
+  std::array<StringPiece, 19> g;
   std::size_t pos = 0;
   while (pos <= f.size() &&
          name_triggers_.Match(input, pos, f.size(), RE2::UNANCHORED, g.data(), static_cast<int>(g.size()))) {
@@ -1007,6 +1036,8 @@ void Rules::find_emails(std::string_view folded, std::vector<std::string>& out) 
   s.assign(folded.data(), folded.size());
   RE2::GlobalReplace(&s, email_bracket_at_, "@");
   RE2::GlobalReplace(&s, email_bracket_dot_, ".");
+  for (int k = 0; k < 3 && RE2::GlobalReplace(&s, email_local_dot_, "\\1.\\2 at ") > 0; ++k) {
+  }
   RE2::GlobalReplace(&s, email_word_at_, "\\1@\\2.\\3");
   for (int k = 0; k < 3 && RE2::GlobalReplace(&s, email_word_dot_, "@\\1.\\2") > 0; ++k) {
   }
@@ -1044,7 +1075,9 @@ unsigned Rules::asked_slots(std::string_view folded, bool has_phone, bool has_em
   StringPiece in(folded.data(), folded.size());
   if (!RE2::PartialMatch(in, ask_signal_)) return 0;
   unsigned slots = 0;
-  if (RE2::PartialMatch(in, ask_name_)) slots |= slot_bit(Slot::name);
+  if (RE2::PartialMatch(in, ask_name_) ||
+      (RE2::PartialMatch(in, ask_name_general_) && !RE2::PartialMatch(in, ask_name_other_)))
+    slots |= slot_bit(Slot::name);
   if (!has_phone && RE2::PartialMatch(in, ask_phone_)) slots |= slot_bit(Slot::phone);
   if (!has_email && RE2::PartialMatch(in, ask_email_)) slots |= slot_bit(Slot::email);
   if (has_programs() && RE2::PartialMatch(in, ask_program_)) slots |= slot_bit(Slot::program);

@@ -97,11 +97,14 @@ class Rules {
   RE2 email_bracket_dot_;
   RE2 email_spaced_at_;
   RE2 email_word_at_;
+  RE2 email_local_dot_;
   RE2 email_word_dot_;
   RE2 email_;
   RE2 correction_;
   RE2 ask_signal_;
   RE2 ask_name_;
+  RE2 ask_name_general_;
+  RE2 ask_name_other_;
   RE2 ask_phone_;
   RE2 ask_email_;
   RE2 ask_program_;
