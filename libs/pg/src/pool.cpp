@@ -7,7 +7,6 @@
 #include <prometheus/registry.h>
 
 #include <algorithm>
-#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -22,6 +21,7 @@ namespace {
 
 constexpr auto kHealthCacheTtl = std::chrono::seconds(1);
 constexpr auto kHealthAcquireTimeout = std::chrono::milliseconds(1000);
+constexpr auto kHealthCallerWait = std::chrono::milliseconds(1500);
 
 std::size_t checked_size(const PoolConfig& config) {
   if (config.size == 0) throw std::invalid_argument("pg::PoolConfig.size must be at least 1");
@@ -84,9 +84,12 @@ struct Pool::Impl {
   std::vector<std::unique_ptr<Session>> idle;  // LIFO: the warmest connection first
   std::size_t open = 0;                        // sessions lent out, idle, or being opened
 
-  // Health probe: one at a time, answer cached for kHealthCacheTtl.
+  // Health probe: one at a time on a worker, answer cached for kHealthCacheTtl.
   std::mutex health_mu;
-  std::atomic<bool> last_healthy{false};
+  std::condition_variable health_cv;
+  bool probing = false;
+  bool probed_once = false;
+  bool last_healthy = false;
   std::chrono::steady_clock::time_point last_probe{};
 
   // Last member: destroyed (joined) first, while everything above still exists.
@@ -216,31 +219,43 @@ void Pool::rethrow_classified(Lease& lease) {
 }
 
 bool Pool::healthy() {
+  // Called from /readyz handlers on io threads: never block for long. The
+  // probe runs on a worker thread; the caller waits at most
+  // kHealthCallerWait for it and otherwise answers from the last result
+  // (false until a probe has succeeded). Concurrent callers share one probe.
   Impl& s = *impl_;
-  std::unique_lock probe(s.health_mu, std::try_to_lock);
-  if (!probe.owns_lock()) return s.last_healthy.load();  // another caller is probing now
+  std::unique_lock lock(s.health_mu);
   const auto now = std::chrono::steady_clock::now();
-  if (s.last_probe != std::chrono::steady_clock::time_point{} && now - s.last_probe < kHealthCacheTtl) {
-    return s.last_healthy.load();
+  if (s.probed_once && now - s.last_probe < kHealthCacheTtl) return s.last_healthy;
+  if (!s.probing) {
+    s.probing = true;
+    boost::asio::post(s.workers, [this] {
+      Impl& st = *impl_;
+      bool ok = false;
+      try {
+        Lease lease = acquire(std::min(st.config.acquire_timeout, kHealthAcquireTimeout));
+        try {
+          pqxx::nontransaction tx(lease.conn());
+          ok = tx.exec1("SELECT 1")[0].as<int>() == 1;
+        } catch (...) {
+          if (!lease.conn().is_open()) lease.mark_broken();
+          throw;
+        }
+      } catch (const std::exception& e) {
+        st.logger.debug("PostgreSQL health probe failed", {{"error", e.what()}});
+      }
+      {
+        std::lock_guard done(st.health_mu);
+        st.last_healthy = ok;
+        st.last_probe = std::chrono::steady_clock::now();
+        st.probed_once = true;
+        st.probing = false;
+      }
+      st.health_cv.notify_all();
+    });
   }
-  bool ok = false;
-  try {
-    Lease lease = acquire(std::min(s.config.acquire_timeout,
-                                   std::chrono::milliseconds(kHealthAcquireTimeout)));
-    try {
-      pqxx::nontransaction tx(lease.conn());
-      ok = tx.exec1("SELECT 1")[0].as<int>() == 1;
-    } catch (...) {
-      if (!lease.conn().is_open()) lease.mark_broken();
-      throw;
-    }
-  } catch (const std::exception& e) {
-    s.logger.debug("PostgreSQL health probe failed", {{"error", e.what()}});
-    ok = false;
-  }
-  s.last_healthy.store(ok);
-  s.last_probe = std::chrono::steady_clock::now();
-  return ok;
+  s.health_cv.wait_for(lock, kHealthCallerWait, [&] { return !s.probing; });
+  return s.last_healthy;
 }
 
 namespace detail {

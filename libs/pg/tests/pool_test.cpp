@@ -435,3 +435,17 @@ TEST_CASE_METHOD(Fixture, "transact commits and retries transient failures only"
     CHECK(count() == 1);
   }
 }
+
+TEST_CASE_METHOD(Fixture, "healthy() follows the database within its cache time", "[pg]") {
+  pg::Pool pool({.url = url, .size = 1, .application_name = app}, leadpipe::log::root(), registry);
+  REQUIRE(pool.healthy());
+  const std::string db = pqxx::connection(url).dbname();
+  {
+    pqxx::connection admin(testing::pg_admin_url());
+    pqxx::nontransaction tx(admin);
+    tx.exec0("DROP DATABASE " + tx.quote_name(db) + " WITH (FORCE)");
+  }
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(testing::wait_until([&] { return !pool.healthy(); }, std::chrono::seconds(5)));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
+}

@@ -96,8 +96,10 @@ class Pool {
   template <typename G>
   boost::asio::awaitable<std::invoke_result_t<G&>> offload(G g);
 
-  // For /readyz: a bounded `SELECT 1`. The answer is cached for one second and
-  // concurrent callers share one probe, so scraping cannot load the database.
+  // For /readyz: `SELECT 1` through the pool, run on a worker thread. The
+  // answer is cached for one second and concurrent callers share one probe, so
+  // scraping cannot load the database; the caller waits at most 1.5 s (an
+  // unfinished probe answers false), so it is safe on an io thread.
   bool healthy();
 
   const PoolConfig& config() const;
