@@ -77,7 +77,7 @@ const WordSet& stopwords() {
       "lahir kelahiran asli pindahan rencana berencana harap berharap takut khawatir heran kaget baca dengar",
       "denger nonton dapet terima tanyakan menanyakan mencoba ambil mengambil lanjut melanjutkan pindah",
       "pilih memilih membayar habis selesai nunggu menunggu tunggu posisi lokasi kebetulan skrg barusan",
-      "pengguna peminat sedang lagi pas waktu kok",
+      "pengguna peminat sedang lagi pas waktu kok lengkap panggilan kandung",
       // English
       "i i'm im me my mine myself you your yours we our us they them their he him his she her it its",
       "a an the this that these those there here where when what who whom whose why how which",

@@ -66,7 +66,9 @@ constexpr const char* kNameTriggers =
     // 17 name before the trigger: X here / X di sini / X speaking / X this side / X bol rahi hoon
     "|(\\b(?:here|disini|di\\s+sini|speaking|falando|this\\s+side|bol\\s+rah[aie]|baat\\s+kar\\s+rah[aie])\\b)"
     // 18 pt answers: "É a Juliana", "Com o Pedro", "Fala a Carla" (clause start)
-    "|(\\b(?:e|eh|com|fala)\\s+(?:o|a)\\b)";
+    "|(\\b(?:e|eh|com|fala)\\s+(?:o|a)\\b)"
+    // 19 a label without a colon mid-message: "…, nama Wahyu" (clause start; honorifics not skipped)
+    "|(\\b(?:nama|name|nome)(?:\\s+(?:lengkap|panggilan|completo))?\\b)";
 
 struct TriggerClass {
   double confidence;
@@ -79,9 +81,10 @@ enum Mode : int {
   kWeak = 2,         // clause start; a lower-case word in a cased message is doubtful
   kBackward = 3,     // name precedes the trigger
   kItIs = 4,         // clause start; weak unless a name was asked
+  kLabel = 5,        // clause start; a form of address after it is not skipped ("nama ibu …")
 };
 
-constexpr std::array<TriggerClass, 19> kClasses = {{
+constexpr std::array<TriggerClass, 20> kClasses = {{
     {0, 0},
     {0.95, kStrong},  // 1
     {0.95, kStrong},  // 2
@@ -101,6 +104,7 @@ constexpr std::array<TriggerClass, 19> kClasses = {{
     {0.70, kStrong},  // 16 nickname
     {0.85, kBackward},  // 17
     {0.65, kItIs},      // 18
+    {0.75, kLabel},     // 19
 }};
 
 // Words that may stand between a clause boundary and a trigger ("Halo kak,
@@ -131,6 +135,17 @@ bool is_short_name_word(std::string_view w) {
                                                          "mai", "lai", "ho", "ha", "ki", "ko", "do", "ma", "le",
                                                          "la", "min", "hoang"};
   return std::find(k.begin(), k.end(), w) != k.end();
+}
+
+// TLDs accepted for addresses spelled out in words ("budi at gmail dot com"):
+// any two-letter country code or a common generic one.
+bool plausible_tld(std::string_view t) {
+  if (t.size() == 2) return true;
+  static constexpr std::array<std::string_view, 24> k = {"com", "net", "org", "edu", "gov", "info", "biz", "mil",
+                                                         "int", "app", "dev", "online", "site", "xyz", "tech",
+                                                         "store", "asia", "pro", "email", "live", "cloud", "school",
+                                                         "academy", "web"};
+  return std::find(k.begin(), k.end(), t) != k.end();
 }
 
 std::string_view strip_nya(std::string_view w) {
@@ -265,6 +280,7 @@ Rules::Rules(const TenantConfig& cfg)
                      "\\s*([a-z]{2,24})\\b",
                      opts()),
       email_local_dot_("\\b([a-z0-9_]+)\\s+(?:dot|titik|ponto)\\s+([a-z0-9_.]+)\\s+(?:at|arroba)\\s+", opts()),
+      email_chain_at_("^\\s*(?:\\.|\\s(?:dot|titik|ponto)\\s)?\\s*[a-z]*\\s+(?:at|arroba)\\s", opts()),
       email_word_dot_("@([a-z0-9][a-z0-9.\\-]*)\\s+(?:dot|titik|ponto)\\s+([a-z]{2,24})\\b", opts()),
       email_("([a-z0-9](?:[a-z0-9._%+\\-]*[a-z0-9_])?)@([a-z0-9](?:[a-z0-9\\-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9\\-]*[a-z0-9])?)*)",
              opts()),
@@ -316,7 +332,7 @@ Rules::Rules(const TenantConfig& cfg)
   for (const RE2* re : {&name_triggers_, &greeting_intro_, &sign_off_, &phone_candidate_, &phone_cue_,
                         &phone_cue_suffix_, &neg_cue_, &price_before_, &price_after_, &thousands_, &date_like_,
                         &time_like_, &fragment_start_, &email_probe_, &email_bracket_at_, &email_bracket_dot_,
-                        &email_spaced_at_, &email_local_dot_, &email_word_at_, &email_word_dot_, &email_, &correction_, &ask_signal_,
+                        &email_spaced_at_, &email_local_dot_, &email_word_at_, &email_chain_at_, &email_word_dot_, &email_, &correction_, &ask_signal_,
                         &ask_name_, &ask_name_general_, &ask_name_other_, &ask_phone_, &ask_email_, &ask_program_, &opt_out_whole_}) {
     if (!re->ok()) throw std::logic_error("extractor pattern does not compile: " + re->pattern() + ": " + re->error());
   }
@@ -505,7 +521,9 @@ std::optional<NameHit> Rules::parse_forward(const text::Folded& fo, std::string_
       stop_word = w.fw;
       break;
     }
-    if (words.empty() && lexicon::is_honorific(w.fw)) {
+    // Possessives ("Mr. Lee's assistant", "Neha's mother") are someone else.
+    if (w.fw.ends_with("'s") || w.fw.ends_with("'")) return std::nullopt;
+    if (words.empty() && lexicon::is_honorific(w.fw) && mode != kLabel) {
       i = e;
       if (i < f.size() && f[i] == '.') ++i;  // "Sr." "Mrs."
       leading = true;
@@ -632,6 +650,7 @@ std::optional<NameHit> Rules::parse_backward(const text::Folded& fo, std::string
     text::decode(f, j, cp);
     if (!text::is_letter(cp)) break;  // emoji: boundary
     Word w{j, i, f.substr(j, i - j), starts_upper(o, fo, j), false};
+    if (w.fw.ends_with("'s")) return std::nullopt;
     if (lexicon::is_greeting(w.fw) || (lexicon::is_honorific(w.fw) && !words.empty()) ||
         (words.empty() && lexicon::is_honorific(w.fw) && w.fw == "ji")) {
       if (words.empty() && w.fw == "ji") {  // "Sanjay ji here"
@@ -641,6 +660,10 @@ std::optional<NameHit> Rules::parse_backward(const text::Folded& fo, std::string
       break;  // "Hi sir, X here" / "Halo kak X disini"
     }
     if (lexicon::is_honorific(w.fw)) break;
+    // "main Rahul bol raha hoon", "saya Budi disini": a subject pronoun opens the clause.
+    if (!words.empty() && (w.fw == "main" || w.fw == "mai" || w.fw == "i" || w.fw == "saya" || w.fw == "aku" ||
+                           w.fw == "sy" || w.fw == "eu"))
+      break;
     if (lexicon::is_stopword(w.fw) || is_program_word(w.fw)) return std::nullopt;
     if (cased && !w.cap) return std::nullopt;
     words.push_back(w);
@@ -755,7 +778,7 @@ std::optional<NameHit> Rules::find_name(const text::Folded& fo, std::string_view
   };
 
   StringPiece input(f.data(), f.size());
-  std::array<StringPiece, 19> g;
+  std::array<StringPiece, 20> g;
   std::size_t pos = 0;
   while (pos <= f.size() &&
          name_triggers_.Match(input, pos, f.size(), RE2::UNANCHORED, g.data(), static_cast<int>(g.size()))) {
@@ -777,7 +800,8 @@ std::optional<NameHit> Rules::find_name(const text::Folded& fo, std::string_view
       if (cls == 17) consider(parse_backward(fo, o, tb, tc.confidence, cased));
       continue;
     }
-    if ((tc.mode == kClause || tc.mode == kWeak || tc.mode == kItIs) && !clause_start(f, tb)) continue;
+    if ((tc.mode == kClause || tc.mode == kWeak || tc.mode == kItIs || tc.mode == kLabel) && !clause_start(f, tb))
+      continue;
     double conf = tc.confidence;
     if (tc.mode == kItIs && awaiting_name) conf = 0.8;
     if (tc.mode == kWeak && awaiting_name) conf += 0.05;
@@ -1038,7 +1062,35 @@ void Rules::find_emails(std::string_view folded, std::vector<std::string>& out) 
   RE2::GlobalReplace(&s, email_bracket_dot_, ".");
   for (int k = 0; k < 3 && RE2::GlobalReplace(&s, email_local_dot_, "\\1.\\2 at ") > 0; ++k) {
   }
-  RE2::GlobalReplace(&s, email_word_at_, "\\1@\\2.\\3");
+  {
+    // "x at y dot com" → "x@y.com", unless another " at " follows (then the
+    // real local part is the later one: "contact me at sophie dot lane at
+    // gmail dot com") or the TLD is not a plausible one.
+    std::string rebuilt;
+    StringPiece in2(s);
+    std::size_t p = 0, copied = 0;
+    std::array<StringPiece, 4> g;
+    while (p < s.size() && email_word_at_.Match(in2, p, s.size(), RE2::UNANCHORED, g.data(), 4)) {
+      const std::size_t mb = static_cast<std::size_t>(g[0].data() - s.data());
+      const std::size_t me = mb + g[0].size();
+      const std::string_view after(s.data() + me, s.size() - me);
+      const std::string_view tld(g[3].data(), g[3].size());
+      const bool chained = RE2::PartialMatch(StringPiece(after.data(), std::min<std::size_t>(after.size(), 12)),
+                                             email_chain_at_);
+      if (chained || !plausible_tld(tld)) {
+        p = static_cast<std::size_t>(g[1].data() - s.data()) + g[1].size();
+        continue;
+      }
+      rebuilt.append(s, copied, mb - copied);
+      rebuilt.append(g[1].data(), g[1].size()).append("@").append(g[2].data(), g[2].size()).append(".").append(tld);
+      copied = me;
+      p = me;
+    }
+    if (copied > 0) {
+      rebuilt.append(s, copied, std::string::npos);
+      s.swap(rebuilt);
+    }
+  }
   for (int k = 0; k < 3 && RE2::GlobalReplace(&s, email_word_dot_, "@\\1.\\2") > 0; ++k) {
   }
   RE2::GlobalReplace(&s, email_spaced_at_, "@");

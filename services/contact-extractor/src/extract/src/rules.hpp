@@ -98,6 +98,7 @@ class Rules {
   RE2 email_spaced_at_;
   RE2 email_word_at_;
   RE2 email_local_dot_;
+  RE2 email_chain_at_;
   RE2 email_word_dot_;
   RE2 email_;
   RE2 correction_;
