@@ -102,7 +102,8 @@ do_fetch() {
     exec 8>&-
     return 0
   fi
-  local tmp="$KAFKA_LIBS.tmp.$$" log="$(dirname "$KAFKA_LIBS")/mvn.log"
+  local tmp="$KAFKA_LIBS.tmp.$$" log
+  log="$(dirname "$KAFKA_LIBS")/mvn.log"
   rm -rf "$tmp"
   mkdir -p "$tmp"
   local mvn_args=(-B -q -Dstyle.color=never -f "$POM" dependency:copy-dependencies
@@ -120,7 +121,7 @@ do_fetch() {
   rm -rf "$KAFKA_LIBS"
   mv "$tmp" "$KAFKA_LIBS"
   exec 8>&-
-  lp_info "Kafka jars ready in $KAFKA_LIBS ($(ls "$KAFKA_LIBS" | wc -l) files)"
+  lp_info "Kafka jars ready in $KAFKA_LIBS ($(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars)"
 }
 
 # -------------------------------------------------------------- broker ----
@@ -233,12 +234,16 @@ do_start() {
 
   lp_info "starting Kafka on 127.0.0.1:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT, $KAFKA_DIR)"
   : >"$OUT"
+  # The option variables hold several words on purpose (like JAVA_OPTS).
+  local heap_opts jvm_opts
+  read -r -a heap_opts <<<"$KAFKA_HEAP_OPTS"
+  read -r -a jvm_opts <<<"$KAFKA_JVM_OPTS"
   # setsid: own session, so a Ctrl-C in the caller's terminal or ctest's
   # process-group kill does not take the broker down mid-write. stdin/out/err
   # and the callers' lock fds are detached so nobody waits on them.
   # shellcheck disable=SC2016
   setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PIDFILE" \
-    java $KAFKA_HEAP_OPTS $KAFKA_JVM_OPTS \
+    java "${heap_opts[@]}" "${jvm_opts[@]}" \
     -Dkafka.logs.dir="$LOGDIR" -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" \
     -cp "$(java_cp)" kafka.Kafka "$PROPS" \
     </dev/null >>"$OUT" 2>&1 8>&- 9>&- &

@@ -157,9 +157,11 @@ lp_unlock() { exec 9>&-; }
 # ------------------------------------------------------- the dev stack ----
 # Services in start order (producers of a topic before its consumers does not
 # matter for correctness, Kafka buffers; this order just reads like the flow).
+# shellcheck disable=SC2034  # used by the scripts that source this file
 LP_SERVICES=(ingest-gateway contact-extractor lead-store outreach analytics)
 LP_BIN="${LEADPIPE_BIN:-$LP_ROOT/build/bin}"
 LP_RUN="$LP_LOCAL/run"
+# shellcheck disable=SC2034
 LP_LOGS="$LP_LOCAL/logs"
 
 # Name of the dev.env variable holding a service's HTTP port.
