@@ -2,7 +2,8 @@
 # Creates the topics of deploy/local/topics.txt on a broker, idempotently.
 #
 #   deploy/local/topics.sh [--brokers HOST:PORT] [--file FILE]
-#       env KAFKA_BROKERS (default 127.0.0.1:59092), TOPICS_FILE
+#       env KAFKA_BROKERS (default 127.0.0.1:59092), TOPICS_FILE,
+#       KAFKA_TOPIC_PREFIX (prepended to every name, as the services do)
 #
 # 1. A metadata request (kcat) shows whether every topic already exists with
 #    the catalogue's partition count; then nothing else runs (the usual `up`).
@@ -19,13 +20,14 @@ BROKERS="${KAFKA_BROKERS:-127.0.0.1:59092}"
 FILE="${TOPICS_FILE:-$LP_DEPLOY/topics.txt}"
 LEADCTL="${LEADCTL:-$LP_ROOT/build/bin/leadctl}"
 KAFKA_LIBS="${KAFKA_LIBS:-$LP_LOCAL/kafka/libs}"
+PREFIX="${KAFKA_TOPIC_PREFIX:-}"
 while (($#)); do
   case "$1" in
     --brokers) BROKERS="$2"; shift 2 ;;
     --brokers=*) BROKERS="${1#*=}"; shift ;;
     --file) FILE="$2"; shift 2 ;;
     --file=*) FILE="${1#*=}"; shift ;;
-    -h | --help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    -h | --help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
     *) lp_die "unknown option '$1'" ;;
   esac
 done
@@ -49,6 +51,7 @@ lacking() {
   done < <(sed -n 's/^ *topic "\([^"]*\)" with \([0-9]*\) partitions:.*/\1 \2/p' <<<"$meta")
   local t
   for t in "${TOPICS[@]}"; do
+    t="$PREFIX$t"
     if [[ -z "${have[$t]:-}" ]] || ((have[$t] < PARTITIONS)); then echo "$t"; fi
   done
 }
@@ -70,7 +73,8 @@ leadctl_can_create() {
 }
 
 if leadctl_can_create; then
-  "$LEADCTL" topics create --brokers "$BROKERS" --file "$FILE"
+  # leadctl reads the brokers and the prefix from the environment.
+  KAFKA_BROKERS="$BROKERS" KAFKA_TOPIC_PREFIX="$PREFIX" "$LEADCTL" topics create --file "$FILE"
 else
   lp_have java || lp_die "java not found; run deploy/local/deps.sh"
   "$LP_DEPLOY/kafka.sh" fetch
@@ -78,7 +82,7 @@ else
   java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
     -Dlog4j.configuration="file:$LP_DEPLOY/kafka/log4j-tools.properties" \
     -cp "$KAFKA_LIBS/*" "$LP_DEPLOY/kafka/CreateTopics.java" \
-    --bootstrap-server "$BROKERS" --file "$FILE"
+    --bootstrap-server "$BROKERS" --file "$FILE" --prefix "$PREFIX"
 fi
 
 todo="$(lacking)" || lp_die "cannot reach Kafka at $BROKERS"

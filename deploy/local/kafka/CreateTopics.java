@@ -4,7 +4,9 @@
 //
 // Run with the JDK's source launcher and the broker jars (deploy/local/topics.sh):
 //   java -cp '.local/kafka/libs/*' deploy/local/kafka/CreateTopics.java \
-//        --bootstrap-server 127.0.0.1:59092 --file deploy/local/topics.txt [--replication-factor 1]
+//        --bootstrap-server 127.0.0.1:59092 --file deploy/local/topics.txt \
+//        [--replication-factor 1] [--prefix PREFIX]
+// PREFIX (KAFKA_TOPIC_PREFIX of the services) is prepended to every name.
 //
 // Exit status: 0 all topics present with at least the catalogue's partition
 // count, 1 on any failure, 2 on bad usage.
@@ -32,7 +34,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
 public class CreateTopics {
   record Catalogue(int partitions, Set<String> topics) {}
 
-  static Catalogue parse(Path file) throws IOException {
+  static Catalogue parse(Path file, String prefix) throws IOException {
     int partitions = -1;
     Set<String> topics = new LinkedHashSet<>();
     int lineNo = 0;
@@ -52,10 +54,11 @@ public class CreateTopics {
         continue;
       }
       // Kafka's own rule: [a-zA-Z0-9._-], at most 249 characters.
-      if (!line.matches("[A-Za-z0-9._-]{1,249}")) {
-        throw new IllegalArgumentException(file + ":" + lineNo + ": invalid topic name '" + line + "'");
+      String name = prefix + line;
+      if (!name.matches("[A-Za-z0-9._-]{1,249}")) {
+        throw new IllegalArgumentException(file + ":" + lineNo + ": invalid topic name '" + name + "'");
       }
-      topics.add(line);
+      topics.add(name);
     }
     if (partitions < 0) throw new IllegalArgumentException(file + ": no PARTITIONS= line");
     return new Catalogue(partitions, topics);
@@ -65,6 +68,7 @@ public class CreateTopics {
     String bootstrap = null;
     Path file = null;
     short replication = 1;
+    String prefix = "";
     for (int i = 0; i < args.length; ++i) {
       String a = args[i];
       if (i + 1 >= args.length) usage("missing value for " + a);
@@ -72,6 +76,7 @@ public class CreateTopics {
         case "--bootstrap-server" -> bootstrap = args[++i];
         case "--file" -> file = Path.of(args[++i]);
         case "--replication-factor" -> replication = Short.parseShort(args[++i]);
+        case "--prefix" -> prefix = args[++i];
         default -> usage("unknown argument " + a);
       }
     }
@@ -79,7 +84,7 @@ public class CreateTopics {
 
     Catalogue cat;
     try {
-      cat = parse(file);
+      cat = parse(file, prefix);
     } catch (IllegalArgumentException | IOException e) {
       System.err.println("CreateTopics: " + e.getMessage());
       System.exit(1);
@@ -146,7 +151,7 @@ public class CreateTopics {
 
   static void usage(String why) {
     System.err.println("CreateTopics: " + why);
-    System.err.println("usage: CreateTopics --bootstrap-server HOST:PORT --file topics.txt [--replication-factor N]");
+    System.err.println("usage: CreateTopics --bootstrap-server HOST:PORT --file topics.txt [--replication-factor N] [--prefix P]");
     System.exit(2);
   }
 }
