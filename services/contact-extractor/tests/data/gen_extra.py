@@ -1,3 +1,5 @@
+# Generates extra.jsonl, the labelled corpus the accuracy test holds the extractor to.
+# Each batch was written before the extractor was run on it. Run: python3 gen_extra.py
 import json
 U=lambda t:{"from":"user","text":t}
 B=lambda t:{"from":"bot","text":t}
@@ -199,6 +201,6 @@ c("pt",[U("Me liga no +55 11 3456-7890")],None,["+551134567890"],tags=["foreign-
 c("hi-en",[U("Sir mera naam Amit hai, BCA ke liye pooch raha tha")],"Amit",tags=["hinglish"])
 c("hi-en",[U("Good afternoon mam, I am Neha's mother")],tags=["trap","on-behalf"])
 c("hi-en",[U("Hi, Sneha here, my email is sneha dot k at yahoo dot in")],"Sneha",[],["sneha.k@yahoo.in"],tags=["obfuscated"])
-with open("/work/main/services/contact-extractor/tests/data/extra.jsonl","w") as f:
+with open(__import__("os").path.join(__import__("os").path.dirname(__import__("os").path.abspath(__file__)),"extra.jsonl"),"w") as f:
     for x in cases: f.write(json.dumps(x,ensure_ascii=False)+"\n")
 print(len(cases))

@@ -44,11 +44,13 @@ struct Evidence {
   std::string layer;
   double confidence = 0;
   std::int64_t detected_at_ms = 0;
+  bool operator==(const Evidence&) const = default;
 };
 
 struct Captured {
   std::string value;
   Evidence evidence;
+  bool operator==(const Captured&) const = default;
 };
 
 // Fields a question can ask for. A bit set: "Boleh minta nama dan nomor WA?"
