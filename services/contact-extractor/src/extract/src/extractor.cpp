@@ -220,11 +220,9 @@ void Extractor::Impl::observe_user(ConversationState& st, const Message& m, Scra
   }
 
   // --- intents and score signals
-  rules.find_intents(f, st.intents);
+  rules.find_signals(f, sc.negated, st.intents, st.signals);
   if (shared && std::find(st.intents.begin(), st.intents.end(), "share_personal_info") == st.intents.end())
     st.intents.push_back("share_personal_info");
-  const std::string_view negated = rules.negator().apply(f, sc.negated);
-  rules.signals().scan(negated, st.signals);
 }
 
 Result Extractor::result(const ConversationState& st) const {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "lexicon.hpp"
 
@@ -398,8 +399,15 @@ Rules::Rules(const TenantConfig& cfg)
         "curso", "cursos", "graduacao"}},
   };
   for (const auto& [intent, phrases] : intents)
-    for (auto p : phrases) intents_.add(intent, p);
-  intents_.compile();
+    for (auto p : phrases) phrases_.add("i" + intent, p);
+  // Score keywords in the same set (keys as SignalMatcher stores them).
+  const std::pair<const char*, const std::vector<std::string>*> kinds[] = {
+      {"high", &cfg_.scoring.high_value}, {"medium", &cfg_.scoring.medium_value},
+      {"positive", &cfg_.scoring.positive}, {"negative", &cfg_.scoring.negative},
+      {"urgency", &cfg_.scoring.urgency}, {"low_urgency", &cfg_.scoring.low_urgency}};
+  for (const auto& [kind, list] : kinds)
+    for (const auto& p : *list) phrases_.add(std::string("s") + kind + ":" + text::fold(p), p);
+  phrases_.compile();
 
   // Program vocabulary: one alternation, longest first so "S1 Teknik
   // Elektro" wins over "Teknik" at the same position.
@@ -874,6 +882,26 @@ std::optional<std::string> Rules::validate_phone(std::string_view raw, bool cue)
     else if (c == '+' && digits.empty()) plus = true;
   }
   if (digits.size() < 8 || digits.size() > 15) return std::nullopt;
+  // libphonenumber parses with ICU regexes (tens of µs per call); the same
+  // number recurs within a conversation (repeats, bot echoes, corrections),
+  // so results are memoised per thread. Bounded: cleared when full.
+  struct Cache {
+    std::unordered_map<std::string, std::string> results;  // "" = invalid
+    std::string key;
+  };
+  thread_local Cache cache;
+  cache.key.assign(region_).append(cue ? "|1|" : "|0|").append(plus ? "+" : "").append(digits);
+  if (auto it = cache.results.find(cache.key); it != cache.results.end()) {
+    if (it->second.empty()) return std::nullopt;
+    return it->second;
+  }
+  if (cache.results.size() >= 4096) cache.results.clear();
+  auto result = validate_phone_uncached(digits, plus, cue);
+  cache.results.emplace(cache.key, result ? *result : std::string());
+  return result;
+}
+
+std::optional<std::string> Rules::validate_phone_uncached(const std::string& digits, bool plus, bool cue) const {
   auto* util = PhoneNumberUtil::GetInstance();
   PhoneNumber pn;
   const std::string input = plus ? "+" + digits : digits;
@@ -1140,15 +1168,29 @@ bool Rules::is_correction(std::string_view folded) const {
   return RE2::PartialMatch(StringPiece(folded.data(), folded.size()), correction_);
 }
 
-void Rules::find_intents(std::string_view folded, std::vector<std::string>& intents) const {
+void Rules::find_signals(std::string_view folded, std::string& scratch, std::vector<std::string>& intents,
+                         std::vector<std::string>& signal_keys) const {
   thread_local std::vector<int> hits;
-  intents_.match(folded, hits);
-  auto add = [&](const std::string& k) {
-    if (std::find(intents.begin(), intents.end(), k) == intents.end()) intents.push_back(k);
+  auto add = [](std::vector<std::string>& v, std::string_view k) {
+    if (std::find(v.begin(), v.end(), k) == v.end()) v.emplace_back(k);
   };
-  for (int i : hits) add(intents_.key(i));
+  // Score signals see negations marked ("not_interested"); intents see the
+  // plain text. Without a negation (the common case) one scan serves both.
+  const std::string_view negated = negator_.apply(folded, scratch);
+  const bool same = negated.data() == folded.data();
+  phrases_.match(negated, hits);
+  for (int i : hits) {
+    const std::string& k = phrases_.key(i);
+    if (k[0] == 's') add(signal_keys, std::string_view(k).substr(1));
+    else if (same) add(intents, std::string_view(k).substr(1));
+  }
+  if (!same) {
+    phrases_.match(folded, hits);
+    for (int i : hits)
+      if (const std::string& k = phrases_.key(i); k[0] == 'i') add(intents, std::string_view(k).substr(1));
+  }
   if (folded.size() < 40 && RE2::FullMatch(StringPiece(folded.data(), folded.size()), opt_out_whole_))
-    add("opt_out");
+    add(intents, "opt_out");
 }
 
 std::optional<std::string> Rules::find_program(std::string_view folded) const {

@@ -53,8 +53,10 @@ class Rules {
 
   bool is_correction(std::string_view folded) const;
 
-  // Intents of a user message (folded), appended if not present yet.
-  void find_intents(std::string_view folded, std::vector<std::string>& intents) const;
+  // Intents and score signals of a user message (folded), appended if not
+  // present yet. One RE2::Set scan covers both lists.
+  void find_signals(std::string_view folded, std::string& scratch, std::vector<std::string>& intents,
+                    std::vector<std::string>& signal_keys) const;
 
   // The tenant program mentioned last in the message, as configured.
   std::optional<std::string> find_program(std::string_view folded) const;
@@ -72,6 +74,7 @@ class Rules {
   std::optional<NameHit> parse_bare(const text::Folded& f, std::string_view o, bool cased) const;
   bool clause_start(std::string_view f, std::size_t pos) const;
   std::optional<std::string> validate_phone(std::string_view raw, bool cue) const;
+  std::optional<std::string> validate_phone_uncached(const std::string& digits, bool plus, bool cue) const;
   bool is_program_word(std::string_view folded_word) const;
 
   TenantConfig cfg_;
@@ -110,7 +113,7 @@ class Rules {
   RE2 ask_email_;
   RE2 ask_program_;
   RE2 opt_out_whole_;
-  PhraseSet intents_;
+  PhraseSet phrases_;  // keys "i<intent>" and "s<kind>:<phrase>"
   std::unique_ptr<RE2> programs_re_;
   std::vector<std::string> program_folded_;   // parallel to cfg_.programs
   std::vector<std::size_t> program_of_group_; // capture group k+1 → index into cfg_.programs
