@@ -3,6 +3,8 @@
 // Thread-safe: called concurrently from the HTTP I/O threads; the lookup runs
 // on the pool's workers, never on an I/O thread. Unknown numbers are cached
 // too (negative answers), so a flood from an unmapped number costs no queries.
+#include <utility>  // before Asio (GCC 12 + Boost 1.74)
+
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>

@@ -6,15 +6,13 @@
 #include <functional>
 #include <string>
 
+#include <prometheus/registry.h>
+
 #include <leadpipe/config/env.hpp>
 #include <leadpipe/kafka/kafka.hpp>
 #include <leadpipe/log/log.hpp>
 
 namespace leadpipe::runtime {
-
-// UUID namespace for name-based (v5) event ids. Deterministic ids make a
-// redelivered input produce the same output event, so consumers dedupe it.
-inline constexpr const char* kIdNamespace = "3b6f5a0e-2f4c-5e8b-9c1d-6a7e8f901234";
 
 // KAFKA_BROKERS (required), KAFKA_TOPIC_PREFIX (optional, "" by default).
 kafka::ClientConfig kafka_from_env(config::Env& env, const std::string& client_id);
