@@ -33,6 +33,8 @@ for svc in "${LP_SERVICES[@]}"; do
     lp_info "stopping $svc (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
     pids[$svc]="$pid"
+  else
+    rm -f "$LP_RUN/$svc.pid" # stale: the process is gone (crashed or killed)
   fi
 done
 for svc in "${!pids[@]}"; do
