@@ -23,7 +23,9 @@
 # servers started by hand stay up across ctest runs until stopped by hand.
 # `stop --force` ignores leases.
 #
-# Environment: LEADPIPE_INFRA_TIMEOUT (seconds to wait for each server, default 120).
+# Environment: LEADPIPE_INFRA_TIMEOUT (seconds to wait for each server, default
+# 120); LEADPIPE_TEST_PG_PORT, LEADPIPE_TEST_KAFKA_PORT,
+# LEADPIPE_TEST_KAFKA_CONTROLLER_PORT move the servers; LP_LOCAL moves .local.
 set -euo pipefail
 LP_SCRIPT="test-infra.sh"
 # shellcheck source=deploy/local/lib.sh
@@ -33,10 +35,13 @@ TEST_DIR="$LP_LOCAL/test"
 LEASES="$TEST_DIR/leases"
 TIMEOUT="${LEADPIPE_INFRA_TIMEOUT:-120}"
 
-export PG_DIR="$TEST_DIR/pg" PG_PORT=55532
+# Ports can move (e.g. a second checkout on the same machine); the tests then
+# need LEADPIPE_TEST_PG_URL / LEADPIPE_TEST_KAFKA to match (libs/testing).
+export PG_DIR="$TEST_DIR/pg" PG_PORT="${LEADPIPE_TEST_PG_PORT:-55532}"
 # Durability is worthless for a cluster deleted after the run; speed is not.
 export PG_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-export KAFKA_DIR="$TEST_DIR/kafka" KAFKA_PORT=59192 KAFKA_CONTROLLER_PORT=59193
+export KAFKA_DIR="$TEST_DIR/kafka" KAFKA_PORT="${LEADPIPE_TEST_KAFKA_PORT:-59192}"
+export KAFKA_CONTROLLER_PORT="${LEADPIPE_TEST_KAFKA_CONTROLLER_PORT:-59193}"
 export KAFKA_AUTO_CREATE=true KAFKA_PARTITIONS=1 KAFKA_START_TIMEOUT="$TIMEOUT"
 export KAFKA_LIBS="$LP_LOCAL/kafka/libs"
 # C1-only JIT: the broker is up seconds sooner (12 s vs 17 s on a busy 2-core
@@ -44,7 +49,7 @@ export KAFKA_LIBS="$LP_LOCAL/kafka/libs"
 export KAFKA_JVM_OPTS="-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true"
 
 usage() {
-  sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
