@@ -9,8 +9,8 @@
 #include <ctime>
 #include <stdexcept>
 
-#include "leadpipe/events/cloud_event.hpp"
 #include "json_limits.hpp"
+#include "leadpipe/events/cloud_event.hpp"
 
 namespace leadpipe::events {
 namespace {
@@ -38,10 +38,9 @@ bool is_digits(std::string_view s, std::size_t pos, std::size_t n) {
 
 // RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM), 'T'/'Z' in either case.
 bool is_rfc3339(std::string_view s) {
-  if (!is_digits(s, 0, 4) || s.size() < 20 || s[4] != '-' || !is_digits(s, 5, 2) ||
-      s[7] != '-' || !is_digits(s, 8, 2) || (s[10] != 'T' && s[10] != 't') ||
-      !is_digits(s, 11, 2) || s[13] != ':' || !is_digits(s, 14, 2) || s[16] != ':' ||
-      !is_digits(s, 17, 2)) {
+  if (!is_digits(s, 0, 4) || s.size() < 20 || s[4] != '-' || !is_digits(s, 5, 2) || s[7] != '-' ||
+      !is_digits(s, 8, 2) || (s[10] != 'T' && s[10] != 't') || !is_digits(s, 11, 2) ||
+      s[13] != ':' || !is_digits(s, 14, 2) || s[16] != ':' || !is_digits(s, 17, 2)) {
     return false;
   }
   std::size_t i = 19;
@@ -169,9 +168,8 @@ CloudEvent parse(std::string_view json) {
   rapidjson::Document d;
   d.Parse<kParseFlags>(json.data(), json.size());
   if (d.HasParseError()) {
-    throw ParseError(std::string("malformed JSON at offset ") +
-                     std::to_string(d.GetErrorOffset()) + ": " +
-                     rapidjson::GetParseError_En(d.GetParseError()));
+    throw ParseError(std::string("malformed JSON at offset ") + std::to_string(d.GetErrorOffset()) +
+                     ": " + rapidjson::GetParseError_En(d.GetParseError()));
   }
   if (!d.IsObject()) throw ParseError("event must be a JSON object");
 

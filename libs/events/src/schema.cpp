@@ -171,10 +171,10 @@ std::string describe(const rapidjson::SchemaValidator& v, const rapidjson::Docum
     what = "missing required property " + what;
   } else if (keyword == "additionalProperties") {
     what = "has a property the schema does not allow";
-  } else if (kw != nullptr && (keyword == "type" || keyword == "enum" || keyword == "pattern" ||
-                               keyword == "minimum" || keyword == "maximum" ||
-                               keyword == "minLength" || keyword == "maxLength" ||
-                               keyword == "minItems" || keyword == "maxItems")) {
+  } else if (kw != nullptr &&
+             (keyword == "type" || keyword == "enum" || keyword == "pattern" ||
+              keyword == "minimum" || keyword == "maximum" || keyword == "minLength" ||
+              keyword == "maxLength" || keyword == "minItems" || keyword == "maxItems")) {
     what = "violates \"" + keyword + "\": " + compact(*kw);
   } else {
     what = "violates \"" + keyword + "\"";
@@ -234,8 +234,8 @@ std::vector<std::string> SchemaSet::validate(std::string_view type,
   rapidjson::Document d;
   d.Parse<kParseFlags>(data_json.data(), data_json.size());
   if (d.HasParseError()) {
-    return {"(root): data is not valid JSON (offset " + std::to_string(d.GetErrorOffset()) +
-            ": " + rapidjson::GetParseError_En(d.GetParseError()) + ")"};
+    return {"(root): data is not valid JSON (offset " + std::to_string(d.GetErrorOffset()) + ": " +
+            rapidjson::GetParseError_En(d.GetParseError()) + ")"};
   }
   return validate(type, static_cast<const rapidjson::Value&>(d));
 }

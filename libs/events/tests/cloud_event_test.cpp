@@ -153,7 +153,8 @@ TEST_CASE("parse accepts a well-formed envelope", "[unit]") {
   CHECK(ev.subject.empty());
   // time is optional in CloudEvents; our producers always set it.
   CHECK(parse(envelope_with("time")).time.empty());
-  CHECK_NOTHROW(parse(envelope_with("", R"("subject":"s","datacontenttype":"application/cloudevents+json")")));
+  CHECK_NOTHROW(parse(
+      envelope_with("", R"("subject":"s","datacontenttype":"application/cloudevents+json")")));
   CHECK_NOTHROW(parse(envelope_with("time", R"("time":"2025-11-23T12:31:01+07:00")")));
 }
 
@@ -162,8 +163,9 @@ TEST_CASE("parse rejects missing or malformed attributes with a reason", "[unit]
     INFO(attr);
     CHECK(parse_error_of(envelope_with(attr)).find("'" + attr + "'") != std::string::npos);
   }
-  CHECK(parse_error_of(envelope_with("specversion", R"("specversion":"0.3")")).find("specversion") !=
-        std::string::npos);
+  CHECK(
+      parse_error_of(envelope_with("specversion", R"("specversion":"0.3")")).find("specversion") !=
+      std::string::npos);
   CHECK(parse_error_of(envelope_with("id", R"("id":"evt-1")")) == "attribute 'id' must be a UUID");
   CHECK(parse_error_of(envelope_with("id", R"("id":42)")) ==
         "attribute 'id' must be a non-empty string");
@@ -174,8 +176,8 @@ TEST_CASE("parse rejects missing or malformed attributes with a reason", "[unit]
   CHECK(parse_error_of(envelope_with("data", R"("data":null)")) == "'data' must be a JSON object");
   CHECK(parse_error_of(envelope_with("time", R"("time":"yesterday")")).find("RFC 3339") !=
         std::string::npos);
-  CHECK(parse_error_of(envelope_with("", R"("datacontenttype":"text/plain")")).find("datacontenttype") !=
-        std::string::npos);
+  CHECK(parse_error_of(envelope_with("", R"("datacontenttype":"text/plain")"))
+            .find("datacontenttype") != std::string::npos);
   CHECK(parse_error_of("[1,2]") == "event must be a JSON object");
   CHECK(parse_error_of("{\"specversion\":").find("malformed JSON") == 0);
   CHECK(parse_error_of("").find("malformed JSON") == 0);
@@ -183,13 +185,14 @@ TEST_CASE("parse rejects missing or malformed attributes with a reason", "[unit]
   CHECK(parse_error_of(envelope_with("source", "\"bad \xC3\x28\"")).find("malformed JSON") == 0);
   // Hostile nesting is refused before anything recursive sees it.
   const auto nested = [](int levels) {
-    return envelope_with("data", "\"data\":{\"x\":" + std::string(levels, '[') +
-                                     std::string(levels, ']') + "}");
+    return envelope_with(
+        "data", "\"data\":{\"x\":" + std::string(levels, '[') + std::string(levels, ']') + "}");
   };
   CHECK(parse_error_of(nested(100000)) == "JSON nests deeper than 64 levels");
   CHECK_NOTHROW(parse(nested(40)));
   // Brackets inside strings do not count.
-  CHECK_NOTHROW(parse(envelope_with("source", "\"source\":\"" + std::string(200, '[') + "\\\"{\"")));
+  CHECK_NOTHROW(
+      parse(envelope_with("source", "\"source\":\"" + std::string(200, '[') + "\\\"{\"")));
 }
 
 TEST_CASE("topic names and dead-letter names", "[unit]") {

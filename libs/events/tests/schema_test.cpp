@@ -71,10 +71,10 @@ TEST_CASE("every schema file is compiled in and has a contract example", "[unit]
     INFO(type);
     CHECK(fs::exists(proto_dir() / "examples" / (type + ".json")));
   }
-  for (const char* type : {"ingest.whatsapp.inbound", "contact.extracted", "lead.created",
-                           "lead.updated", "lead.stage_changed", "lead.assigned", "lead.tagged",
-                           "lead.converted", "lead.closed", "lead.merged", "lead.erased",
-                           "followup.due"}) {
+  for (const char* type :
+       {"ingest.whatsapp.inbound", "contact.extracted", "lead.created", "lead.updated",
+        "lead.stage_changed", "lead.assigned", "lead.tagged", "lead.converted", "lead.closed",
+        "lead.merged", "lead.erased", "followup.due"}) {
     INFO(type);
     CHECK(set.knows(type));
   }
@@ -100,8 +100,9 @@ TEST_CASE("removing any required property of an example fails, naming it", "[uni
     for (const auto& req : schema["required"].GetArray()) {
       const std::string name = req.GetString();
       INFO(type << " without " << name);
-      const auto errors = set.validate(
-          type, mutated(type, [&](rapidjson::Document& d, auto&) { d.RemoveMember(name.c_str()); }));
+      const auto errors = set.validate(type, mutated(type, [&](rapidjson::Document& d, auto&) {
+                                         d.RemoveMember(name.c_str());
+                                       }));
       REQUIRE(errors.size() == 1);
       CHECK(errors[0].find("(root): missing required property " + name) == 0);
     }
@@ -134,26 +135,25 @@ TEST_CASE("schema violations name the offending JSON pointer", "[unit]") {
   CHECK(errs[0].find("/phones/0/evidence/confidence: violates \"maximum\"") == 0);
 
   CHECK_FALSE(set.validate("contact.extracted",
-                           mutated("contact.extracted", [](rapidjson::Document& d, Alloc&) {
-                             d["score"].SetInt(101);
-                           }))
+                           mutated("contact.extracted",
+                                   [](rapidjson::Document& d, Alloc&) { d["score"].SetInt(101); }))
                   .empty());
-  CHECK_FALSE(set.validate("contact.extracted",
-                           mutated("contact.extracted", [](rapidjson::Document& d, Alloc& a) {
-                             d["tier"].SetString("lukewarm", a);
-                           }))
+  CHECK_FALSE(set.validate("contact.extracted", mutated("contact.extracted",
+                                                        [](rapidjson::Document& d, Alloc& a) {
+                                                          d["tier"].SetString("lukewarm", a);
+                                                        }))
                   .empty());
   // name: captured object or null; a bare string is neither.
-  CHECK_FALSE(set.validate("contact.extracted",
-                           mutated("contact.extracted", [](rapidjson::Document& d, Alloc& a) {
-                             d["name"].SetString("Siti", a);
-                           }))
+  CHECK_FALSE(set.validate("contact.extracted", mutated("contact.extracted",
+                                                        [](rapidjson::Document& d, Alloc& a) {
+                                                          d["name"].SetString("Siti", a);
+                                                        }))
                   .empty());
-  CHECK(set.validate("contact.extracted",
-                     mutated("contact.extracted", [](rapidjson::Document& d, Alloc&) {
-                       d["name"].SetNull();
-                       d["phones"].SetArray();
-                     }))
+  CHECK(set.validate("contact.extracted", mutated("contact.extracted",
+                                                  [](rapidjson::Document& d, Alloc&) {
+                                                    d["name"].SetNull();
+                                                    d["phones"].SetArray();
+                                                  }))
             .empty());
 
   errs = set.validate("lead.created", mutated("lead.created", [](rapidjson::Document& d, Alloc& a) {
@@ -174,30 +174,32 @@ TEST_CASE("schema violations name the offending JSON pointer", "[unit]") {
   REQUIRE(errs.size() == 1);
   CHECK(errs[0].find("/version: violates \"type\"") == 0);
 
-  CHECK_FALSE(set.validate("lead.created",
-                           mutated("lead.created", [](rapidjson::Document& d, Alloc& a) {
-                             d["created_at"].SetString("23/11/2025", a);
-                           }))
+  CHECK_FALSE(set.validate("lead.created", mutated("lead.created",
+                                                   [](rapidjson::Document& d, Alloc& a) {
+                                                     d["created_at"].SetString("23/11/2025", a);
+                                                   }))
                   .empty());
-  CHECK(set.validate("lead.created", mutated("lead.created", [](rapidjson::Document& d, Alloc&) {
-                       d["score"].SetNull();
-                       d["name"].SetNull();
-                     }))
+  CHECK(set.validate("lead.created", mutated("lead.created",
+                                             [](rapidjson::Document& d, Alloc&) {
+                                               d["score"].SetNull();
+                                               d["name"].SetNull();
+                                             }))
             .empty());
 
-  CHECK_FALSE(set.validate("ingest.whatsapp.inbound",
-                           mutated("ingest.whatsapp.inbound", [](rapidjson::Document& d, Alloc& a) {
-                             d["channel"].SetString("sms", a);
-                           }))
+  CHECK_FALSE(set.validate("ingest.whatsapp.inbound", mutated("ingest.whatsapp.inbound",
+                                                              [](rapidjson::Document& d, Alloc& a) {
+                                                                d["channel"].SetString("sms", a);
+                                                              }))
                   .empty());
-  CHECK_FALSE(set.validate("ingest.whatsapp.inbound",
-                           mutated("ingest.whatsapp.inbound", [](rapidjson::Document& d, Alloc& a) {
-                             d["timestamp"].SetString("1763901060", a);
-                           }))
+  CHECK_FALSE(set.validate("ingest.whatsapp.inbound", mutated("ingest.whatsapp.inbound",
+                                                              [](rapidjson::Document& d, Alloc& a) {
+                                                                d["timestamp"].SetString(
+                                                                    "1763901060", a);
+                                                              }))
                   .empty());
-  CHECK_FALSE(set.validate("lead.merged", mutated("lead.merged", [](rapidjson::Document& d, Alloc&) {
-                             d["merged_lead_ids"].SetArray();
-                           }))
+  CHECK_FALSE(set.validate("lead.merged",
+                           mutated("lead.merged", [](rapidjson::Document& d,
+                                                     Alloc&) { d["merged_lead_ids"].SetArray(); }))
                   .empty());
 }
 
@@ -233,9 +235,8 @@ TEST_CASE("schemas the validator would silently weaken are rejected", "[unit]") 
 TEST_CASE("validation is safe from many threads", "[unit]") {
   const SchemaSet& set = SchemaSet::builtin();
   const std::string good = example("contact.extracted");
-  const std::string bad = mutated("contact.extracted", [](rapidjson::Document& d, auto&) {
-    d.RemoveMember("phones");
-  });
+  const std::string bad =
+      mutated("contact.extracted", [](rapidjson::Document& d, auto&) { d.RemoveMember("phones"); });
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {

@@ -25,15 +25,17 @@ using Owned = std::unique_ptr<T, KafkaDeleter>;
 
 // librdkafka logs through our JSON logger, not stderr.
 void log_to_root(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-  const log::Level l = level <= 3 ? log::Level::error : level == 4 ? log::Level::warn
-                                                                    : log::Level::debug;
+  const log::Level l = level <= 3   ? log::Level::error
+                       : level == 4 ? log::Level::warn
+                                    : log::Level::debug;
   log::root().write(l, "librdkafka", {{"component", "kafka-admin"}, {"fac", fac}, {"detail", buf}});
 }
 
 // True once every topic is in the metadata with all partitions led.
 bool all_visible(rd_kafka_t* rk, const std::set<std::string>& wanted, int timeout_ms) {
   const rd_kafka_metadata_t* raw = nullptr;
-  if (rd_kafka_metadata(rk, 1, nullptr, &raw, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  if (rd_kafka_metadata(rk, 1, nullptr, &raw, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return false;
   Owned<const rd_kafka_metadata_t> md(raw);
   std::size_t ready = 0;
   for (int i = 0; i < md->topic_cnt; ++i) {
@@ -121,7 +123,8 @@ void create_topics(const ClientConfig& config, const std::vector<std::string>& t
   // topic: wait until metadata shows it with leaders.
   while (!all_visible(rk.get(), wanted, 2000)) {
     if (std::chrono::steady_clock::now() >= deadline) {
-      throw std::runtime_error("kafka create_topics: topics not visible in metadata before timeout");
+      throw std::runtime_error(
+          "kafka create_topics: topics not visible in metadata before timeout");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

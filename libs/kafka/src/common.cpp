@@ -52,10 +52,8 @@ bool is_retriable(RdKafka::ErrorCode err) {
     case RdKafka::ERR_UNKNOWN_TOPIC_OR_PART:
     case RdKafka::ERR_BROKER_NOT_AVAILABLE:
     case RdKafka::ERR_COORDINATOR_LOAD_IN_PROGRESS:
-    case RdKafka::ERR_THROTTLING_QUOTA_EXCEEDED:
-      return true;
-    default:
-      return false;
+    case RdKafka::ERR_THROTTLING_QUOTA_EXCEEDED: return true;
+    default: return false;
   }
 }
 
@@ -113,8 +111,7 @@ void EventLogger::event_cb(RdKafka::Event& event) {
       logger_.debug("kafka broker throttled us",
                     {{"broker", event.broker_name()}, {"throttle_ms", event.throttle_time()}});
       return;
-    default:
-      return;  // statistics are not enabled
+    default: return;  // statistics are not enabled
   }
 }
 

@@ -38,7 +38,8 @@ Record to_record(RdKafka::Message& msg, const ClientConfig& client) {
   if (RdKafka::Headers* hs = msg.headers(); hs != nullptr) {
     for (const auto& h : hs->get_all()) {
       Header out{h.key(), {}};
-      if (h.value() != nullptr) out.value.assign(static_cast<const char*>(h.value()), h.value_size());
+      if (h.value() != nullptr)
+        out.value.assign(static_cast<const char*>(h.value()), h.value_size());
       r.headers.push_back(std::move(out));
     }
   }
@@ -68,19 +69,20 @@ struct Consumer::Impl : public RdKafka::RebalanceCb {
                       .Name("leadpipe_kafka_consumed_total")
                       .Help("Records consumed, by topic and outcome (ok|retried|dead_lettered)")
                       .Register(*registry);
-      lag = &prometheus::BuildGauge()
-                 .Name("leadpipe_kafka_consumer_lag")
-                 .Help("Records behind the partition's high watermark after the last handled record")
-                 .Register(*registry);
+      lag =
+          &prometheus::BuildGauge()
+               .Name("leadpipe_kafka_consumer_lag")
+               .Help("Records behind the partition's high watermark after the last handled record")
+               .Register(*registry);
     }
-    auto conf = detail::make_conf(config.client,
-                                  {
-                                      {"group.id", config.group_id},
-                                      {"enable.auto.commit", "true"},
-                                      {"enable.auto.offset.store", "false"},
-                                      {"auto.offset.reset", config.auto_offset_reset},
-                                      {"enable.partition.eof", "false"},
-                                  });
+    auto conf =
+        detail::make_conf(config.client, {
+                                             {"group.id", config.group_id},
+                                             {"enable.auto.commit", "true"},
+                                             {"enable.auto.offset.store", "false"},
+                                             {"auto.offset.reset", config.auto_offset_reset},
+                                             {"enable.partition.eof", "false"},
+                                         });
     std::string err;
     if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(&events), err) !=
             RdKafka::Conf::CONF_OK ||
@@ -98,7 +100,8 @@ struct Consumer::Impl : public RdKafka::RebalanceCb {
 
   void start() {
     std::lock_guard lock(lifecycle_mu);
-    if (started || stop_requested) throw std::logic_error("kafka consumer: start() called twice or after stop()");
+    if (started || stop_requested)
+      throw std::logic_error("kafka consumer: start() called twice or after stop()");
     std::vector<std::string> wire;
     for (const auto& t : config.topics) wire.push_back(detail::wire_topic(config.client, t));
     if (const auto err = consumer->subscribe(wire); err != RdKafka::ERR_NO_ERROR) {
@@ -132,8 +135,9 @@ struct Consumer::Impl : public RdKafka::RebalanceCb {
   // (or on the caller's if the consumer never started).
   void close_once() {
     if (closed.exchange(true)) return;
-    if (const auto err = consumer->commitSync();
-        err != RdKafka::ERR_NO_ERROR && err != RdKafka::ERR__NO_OFFSET && err != RdKafka::ERR__STATE) {
+    if (const auto err = consumer->commitSync(); err != RdKafka::ERR_NO_ERROR &&
+                                                 err != RdKafka::ERR__NO_OFFSET &&
+                                                 err != RdKafka::ERR__STATE) {
       logger.warn("kafka consumer: final commit failed", {{"error", RdKafka::err2str(err)}});
     }
     if (const auto err = consumer->close(); err != RdKafka::ERR_NO_ERROR) {
@@ -162,8 +166,7 @@ struct Consumer::Impl : public RdKafka::RebalanceCb {
           process(*msg);
           break;
         case RdKafka::ERR__TIMED_OUT:
-        case RdKafka::ERR__PARTITION_EOF:
-          break;
+        case RdKafka::ERR__PARTITION_EOF: break;
         default:
           if (msg->err() == RdKafka::ERR__FATAL) fatal = true;
           log_consume_error(*msg);
@@ -201,18 +204,27 @@ struct Consumer::Impl : public RdKafka::RebalanceCb {
 
     for (int attempt = 1;; ++attempt) {
       std::string error;
+      bool handled = false;
+      bool permanent = false;
       try {
         handler(record, rlog);
-        count(record.topic, "ok");
-        store_offset(wire, record, rlog);
-        return;
+        handled = true;
       } catch (const PermanentError& e) {
-        dead_letter(wire, record, e.what(), DeadLetterClass::permanent, attempt, rlog);
-        return;
+        permanent = true;
+        error = e.what();
       } catch (const std::exception& e) {
         error = e.what();
       } catch (...) {
         error = "non-standard exception";
+      }
+      if (handled) {
+        count(record.topic, "ok");
+        store_offset(wire, record, rlog);
+        return;
+      }
+      if (permanent) {
+        dead_letter(wire, record, error, DeadLetterClass::permanent, attempt, rlog);
+        return;
       }
       if (attempt >= config.max_attempts) {
         dead_letter(wire, record, error, DeadLetterClass::exhausted, attempt, rlog);
@@ -220,10 +232,11 @@ struct Consumer::Impl : public RdKafka::RebalanceCb {
       }
       const auto delay = retry_backoff(attempt, config.retry_backoff, config.max_backoff);
       count(record.topic, "retried");
-      rlog.warn("handler failed; will retry", {{"attempt", attempt},
-                                               {"max_attempts", config.max_attempts},
-                                               {"backoff_ms", static_cast<std::int64_t>(delay.count())},
-                                               {"error", error}});
+      rlog.warn("handler failed; will retry",
+                {{"attempt", attempt},
+                 {"max_attempts", config.max_attempts},
+                 {"backoff_ms", static_cast<std::int64_t>(delay.count())},
+                 {"error", error}});
       if (!sleep_unless_stopping(delay)) {
         rlog.info("stopping during retries; the record will be redelivered");
         return;  // offset not stored
@@ -265,7 +278,8 @@ struct Consumer::Impl : public RdKafka::RebalanceCb {
     const auto err = consumer->offsets_store(parts);
     if (err != RdKafka::ERR_NO_ERROR || tp->err() != RdKafka::ERR_NO_ERROR) {
       // Typically the partition was revoked meanwhile: its new owner redelivers.
-      rlog.warn("could not store offset", {{"error", RdKafka::err2str(err != RdKafka::ERR_NO_ERROR ? err : tp->err())}});
+      rlog.warn("could not store offset",
+                {{"error", RdKafka::err2str(err != RdKafka::ERR_NO_ERROR ? err : tp->err())}});
       return;
     }
     if (lag != nullptr) {
@@ -299,21 +313,21 @@ struct Consumer::Impl : public RdKafka::RebalanceCb {
       if (cooperative) {
         std::unique_ptr<RdKafka::Error> e(c->incremental_assign(parts));
         if (e) logger.error("kafka incremental assign failed", {{"error", e->str()}});
-      } else {
-        c->assign(parts);
+      } else if (const auto e = c->assign(parts); e != RdKafka::ERR_NO_ERROR) {
+        logger.error("kafka assign failed", {{"error", RdKafka::err2str(e)}});
       }
     } else {
       if (err == RdKafka::ERR__REVOKE_PARTITIONS) {
-        logger.info("kafka partitions revoked", {{"partitions", describe(parts)},
-                                                  {"lost", c->assignment_lost()}});
+        logger.info("kafka partitions revoked",
+                    {{"partitions", describe(parts)}, {"lost", c->assignment_lost()}});
       } else {
         logger.error("kafka rebalance error", {{"error", RdKafka::err2str(err)}});
       }
       if (cooperative) {
         std::unique_ptr<RdKafka::Error> e(c->incremental_unassign(parts));
         if (e) logger.error("kafka incremental unassign failed", {{"error", e->str()}});
-      } else {
-        c->unassign();
+      } else if (const auto e = c->unassign(); e != RdKafka::ERR_NO_ERROR) {
+        logger.error("kafka unassign failed", {{"error", RdKafka::err2str(e)}});
       }
     }
   }

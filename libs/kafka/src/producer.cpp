@@ -55,7 +55,9 @@ class AsioCompletion final : public Completion {
 class PromiseCompletion final : public Completion {
  public:
   std::future<std::vector<DeliveryResult>> future() { return promise_.get_future(); }
-  void complete(std::vector<DeliveryResult> results) override { promise_.set_value(std::move(results)); }
+  void complete(std::vector<DeliveryResult> results) override {
+    promise_.set_value(std::move(results));
+  }
 
  private:
   std::promise<std::vector<DeliveryResult>> promise_;
@@ -102,21 +104,20 @@ struct Producer::Impl : public RdKafka::DeliveryReportCb {
                      .Name("leadpipe_kafka_produce_latency_seconds")
                      .Help("Time from produce() to the broker's ack, successful deliveries")
                      .Register(*registry)
-                     .Add({}, prometheus::Histogram::BucketBoundaries{
-                                  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-                                  5, 10});
+                     .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01,
+                                                                      0.025, 0.05, 0.1, 0.25, 0.5,
+                                                                      1, 2.5, 5, 10});
     }
     auto conf = detail::make_conf(
-        config.client,
-        {
-            {"enable.idempotence", "true"},
-            {"acks", "all"},
-            {"message.timeout.ms", std::to_string(config.delivery_timeout.count())},
-            {"linger.ms", std::to_string(config.linger.count())},
-            // The Java client's partitioner: the same key lands on the same
-            // partition whichever client produced it.
-            {"partitioner", "murmur2_random"},
-        });
+        config.client, {
+                           {"enable.idempotence", "true"},
+                           {"acks", "all"},
+                           {"message.timeout.ms", std::to_string(config.delivery_timeout.count())},
+                           {"linger.ms", std::to_string(config.linger.count())},
+                           // The Java client's partitioner: the same key lands on the same
+                           // partition whichever client produced it.
+                           {"partitioner", "murmur2_random"},
+                       });
     std::string err;
     if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), err) !=
             RdKafka::Conf::CONF_OK ||
@@ -134,7 +135,8 @@ struct Producer::Impl : public RdKafka::DeliveryReportCb {
     if (poller.joinable()) poller.join();
     // Bounded drain: anything still queued after this is purged, and the purge
     // reports are served below, so every waiter gets a result.
-    const auto bound = std::min(config.close_timeout, config.delivery_timeout + std::chrono::seconds(1));
+    const auto bound =
+        std::min(config.close_timeout, config.delivery_timeout + std::chrono::seconds(1));
     if (producer->flush(static_cast<int>(bound.count())) != RdKafka::ERR_NO_ERROR) {
       logger.warn("kafka producer: flush timed out on shutdown; purging",
                   {{"outstanding", producer->outq_len()}});
@@ -252,9 +254,9 @@ struct Producer::Impl : public RdKafka::DeliveryReportCb {
 
 Producer::Producer(ProducerConfig config, log::Logger logger,
                    std::shared_ptr<prometheus::Registry> registry)
-    : impl_(std::make_unique<Impl>(std::move(config),
-                                   logger.with({{"component", "kafka-producer"}}),
-                                   std::move(registry))) {}
+    : impl_(std::make_unique<Impl>(
+          std::move(config), logger.with({{"component", "kafka-producer"}}), std::move(registry))) {
+}
 
 Producer::~Producer() = default;
 

@@ -93,8 +93,9 @@ TEST_CASE("produce and consume round-trip with keys and headers", "[kafka]") {
   Env env({"orders"});
   std::vector<Message> batch;
   for (int i = 0; i < 3; ++i) {
-    batch.push_back(message("orders", "demo:lead-" + std::to_string(i), "value-" + std::to_string(i),
-                            {{"ce_type", "lead.created"}, {"n", std::to_string(i)}, {"bin", std::string("a\0b", 3)}}));
+    batch.push_back(message(
+        "orders", "demo:lead-" + std::to_string(i), "value-" + std::to_string(i),
+        {{"ce_type", "lead.created"}, {"n", std::to_string(i)}, {"bin", std::string("a\0b", 3)}}));
   }
   const auto results = env.producer->send_all_sync(batch);
   require_all_ok(results);
@@ -120,7 +121,8 @@ TEST_CASE("produce and consume round-trip with keys and headers", "[kafka]") {
     CHECK(r.header("bin") == std::string("a\0b", 3));
     CHECK(r.timestamp_ms > 1600000000000);
   }
-  CHECK(metric(*env.registry, "leadpipe_kafka_produced_total", {{"topic", "orders"}, {"result", "ok"}}) == 3);
+  CHECK(metric(*env.registry, "leadpipe_kafka_produced_total",
+               {{"topic", "orders"}, {"result", "ok"}}) == 3);
 }
 
 TEST_CASE("awaitable send_all inside an io_context", "[kafka]") {
@@ -128,10 +130,13 @@ TEST_CASE("awaitable send_all inside an io_context", "[kafka]") {
   asio::io_context ioc;
   std::vector<DeliveryResult> results;
   std::vector<Message> batch;
-  for (int i = 0; i < 20; ++i) batch.push_back(message("async", "k" + std::to_string(i % 3), std::to_string(i)));
+  for (int i = 0; i < 20; ++i)
+    batch.push_back(message("async", "k" + std::to_string(i % 3), std::to_string(i)));
   asio::co_spawn(
       ioc,
-      [&]() -> asio::awaitable<void> { results = co_await env.producer->send_all(std::move(batch)); },
+      [&]() -> asio::awaitable<void> {
+        results = co_await env.producer->send_all(std::move(batch));
+      },
       [](std::exception_ptr e) {
         if (e) std::rethrow_exception(e);
       });
@@ -151,21 +156,23 @@ TEST_CASE("awaitable send_all inside an io_context", "[kafka]") {
 TEST_CASE("a PermanentError dead-letters the record at once and the next one is processed",
           "[kafka]") {
   Env env({"leads"});
-  require_all_ok(env.producer->send_all_sync({message("leads", "demo:1", "good-1"),
-                                              message("leads", "demo:2", "poison", {{"traceparent", "00-1"}}),
-                                              message("leads", "demo:3", "good-2")}));
+  require_all_ok(
+      env.producer->send_all_sync({message("leads", "demo:1", "good-1"),
+                                   message("leads", "demo:2", "poison", {{"traceparent", "00-1"}}),
+                                   message("leads", "demo:3", "good-2")}));
   Collected ok;
   std::atomic<int> poison_calls{0};
   const ConsumerConfig cc = env.consumer_config("leads", "store");
-  Consumer consumer(cc, *env.producer,
-                    [&](const Record& r, const leadpipe::log::Logger&) {
-                      if (r.value == "poison") {
-                        ++poison_calls;
-                        throw PermanentError("data: /lead_id missing");
-                      }
-                      ok.add(r);
-                    },
-                    leadpipe::log::root(), env.registry);
+  Consumer consumer(
+      cc, *env.producer,
+      [&](const Record& r, const leadpipe::log::Logger&) {
+        if (r.value == "poison") {
+          ++poison_calls;
+          throw PermanentError("data: /lead_id missing");
+        }
+        ok.add(r);
+      },
+      leadpipe::log::root(), env.registry);
   consumer.start();
   REQUIRE(wait_until([&] { return ok.size() == 2; }, kWait));
   CHECK(ok.snapshot()[0].value == "good-1");
@@ -186,9 +193,12 @@ TEST_CASE("a PermanentError dead-letters the record at once and the next one is 
   CHECK(d.header("dlq.source_offset") == "1");
   CHECK(d.header("dlq.attempts") == "1");
   CHECK(d.header("dlq.consumer_group") == cc.group_id);
-  CHECK(metric(*env.registry, "leadpipe_kafka_consumed_total", {{"topic", "leads"}, {"outcome", "ok"}}) == 2);
-  CHECK(metric(*env.registry, "leadpipe_kafka_consumed_total", {{"topic", "leads"}, {"outcome", "dead_lettered"}}) == 1);
-  CHECK(metric(*env.registry, "leadpipe_kafka_consumer_lag", {{"topic", "leads"}, {"partition", "0"}, {"group", cc.group_id}}) == 0);
+  CHECK(metric(*env.registry, "leadpipe_kafka_consumed_total",
+               {{"topic", "leads"}, {"outcome", "ok"}}) == 2);
+  CHECK(metric(*env.registry, "leadpipe_kafka_consumed_total",
+               {{"topic", "leads"}, {"outcome", "dead_lettered"}}) == 1);
+  CHECK(metric(*env.registry, "leadpipe_kafka_consumer_lag",
+               {{"topic", "leads"}, {"partition", "0"}, {"group", cc.group_id}}) == 0);
 }
 
 TEST_CASE("a transient failure is retried and the record processed once, without a dead letter",
@@ -197,38 +207,43 @@ TEST_CASE("a transient failure is retried and the record processed once, without
   require_all_ok({env.producer->send_sync(message("flaky", "k", "x"))});
   std::atomic<int> calls{0};
   Collected done;
-  Consumer consumer(env.consumer_config("flaky", "g"), *env.producer,
-                    [&](const Record& r, const leadpipe::log::Logger&) {
-                      if (++calls <= 2) throw std::runtime_error("database unavailable");
-                      done.add(r);
-                    },
-                    leadpipe::log::root(), env.registry);
+  Consumer consumer(
+      env.consumer_config("flaky", "g"), *env.producer,
+      [&](const Record& r, const leadpipe::log::Logger&) {
+        if (++calls <= 2) throw std::runtime_error("database unavailable");
+        done.add(r);
+      },
+      leadpipe::log::root(), env.registry);
   consumer.start();
   REQUIRE(wait_until([&] { return done.size() == 1; }, kWait));
   consumer.stop();
   CHECK(calls == 3);
   CHECK(done.size() == 1);
-  CHECK(metric(*env.registry, "leadpipe_kafka_consumed_total", {{"topic", "flaky"}, {"outcome", "retried"}}) == 2);
-  CHECK(metric(*env.registry, "leadpipe_kafka_consumed_total", {{"topic", "flaky"}, {"outcome", "ok"}}) == 1);
+  CHECK(metric(*env.registry, "leadpipe_kafka_consumed_total",
+               {{"topic", "flaky"}, {"outcome", "retried"}}) == 2);
+  CHECK(metric(*env.registry, "leadpipe_kafka_consumed_total",
+               {{"topic", "flaky"}, {"outcome", "ok"}}) == 1);
   require_empty(env, "flaky.dlq");
 }
 
 TEST_CASE("exhausted retries dead-letter the record with error_class=exhausted", "[kafka]") {
   Env env({"broken"});
-  require_all_ok(env.producer->send_all_sync({message("broken", "k", "never"), message("broken", "k", "fine")}));
+  require_all_ok(env.producer->send_all_sync(
+      {message("broken", "k", "never"), message("broken", "k", "fine")}));
   std::atomic<int> calls{0};
   Collected ok;
   ConsumerConfig cc = env.consumer_config("broken", "g");
   cc.max_attempts = 3;
-  Consumer consumer(cc, *env.producer,
-                    [&](const Record& r, const leadpipe::log::Logger&) {
-                      if (r.value == "never") {
-                        ++calls;
-                        throw std::runtime_error("upstream 503");
-                      }
-                      ok.add(r);
-                    },
-                    leadpipe::log::root());
+  Consumer consumer(
+      cc, *env.producer,
+      [&](const Record& r, const leadpipe::log::Logger&) {
+        if (r.value == "never") {
+          ++calls;
+          throw std::runtime_error("upstream 503");
+        }
+        ok.add(r);
+      },
+      leadpipe::log::root());
   consumer.start();
   REQUIRE(wait_until([&] { return ok.size() == 1; }, kWait));
   CHECK(calls == 3);
@@ -254,8 +269,9 @@ TEST_CASE("after stop() a new consumer in the same group resumes after the last 
   const ConsumerConfig cc = env.consumer_config("resume", "g");
   Collected a_seen;
   {
-    Consumer a(cc, *env.producer, [&](const Record& r, const leadpipe::log::Logger&) { a_seen.add(r); },
-               leadpipe::log::root());
+    Consumer a(
+        cc, *env.producer, [&](const Record& r, const leadpipe::log::Logger&) { a_seen.add(r); },
+        leadpipe::log::root());
     a.start();
     REQUIRE(wait_until([&] { return a_seen.size() == 5; }, kWait));
     a.stop();
@@ -266,8 +282,9 @@ TEST_CASE("after stop() a new consumer in the same group resumes after the last 
   require_all_ok(env.producer->send_all_sync(second));
 
   Collected b_seen;
-  Consumer b(cc, *env.producer, [&](const Record& r, const leadpipe::log::Logger&) { b_seen.add(r); },
-             leadpipe::log::root());
+  Consumer b(
+      cc, *env.producer, [&](const Record& r, const leadpipe::log::Logger&) { b_seen.add(r); },
+      leadpipe::log::root());
   b.start();
   REQUIRE(wait_until([&] { return b_seen.size() >= 5; }, kWait));
   b.stop();

@@ -49,8 +49,8 @@ TEST_CASE("retry backoff doubles from the base and caps at the maximum", "[unit]
 
 TEST_CASE("a dead letter keeps key, value and headers and adds the dlq.* headers", "[unit]") {
   const Record r = sample_record();
-  const Message m = make_dead_letter(r, "schema: /lead_id missing", DeadLetterClass::permanent, 1,
-                                     "lead-store");
+  const Message m =
+      make_dead_letter(r, "schema: /lead_id missing", DeadLetterClass::permanent, 1, "lead-store");
   CHECK(m.topic == "lead.created.dlq");
   CHECK(m.key == r.key);
   CHECK(m.value == r.value);
@@ -85,7 +85,8 @@ TEST_CASE("a long dlq.reason is truncated on a UTF-8 boundary", "[unit]") {
   CHECK(got->size() == 999);
   CHECK(*got == std::string(999, 'a'));
 
-  const Message short_reason = make_dead_letter(sample_record(), "é", DeadLetterClass::permanent, 1, "g");
+  const Message short_reason =
+      make_dead_letter(sample_record(), "é", DeadLetterClass::permanent, 1, "g");
   CHECK(header_of(short_reason, "dlq.reason") == "é");
 }
 

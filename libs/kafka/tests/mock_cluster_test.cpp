@@ -83,7 +83,8 @@ TEST_CASE("send_all_sync delivers in order with partition, offset and metrics", 
   Producer producer(producer_config(cluster.bootstraps(), "pre."), leadpipe::log::root(), registry);
 
   std::vector<Message> batch;
-  for (int i = 0; i < 5; ++i) batch.push_back(message("orders", "demo:lead-1", "v" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i)
+    batch.push_back(message("orders", "demo:lead-1", "v" + std::to_string(i)));
   const auto results = producer.send_all_sync(batch);
   REQUIRE(results.size() == 5);
   for (std::size_t i = 0; i < results.size(); ++i) {
@@ -95,7 +96,8 @@ TEST_CASE("send_all_sync delivers in order with partition, offset and metrics", 
   CHECK(producer.send_all_sync({}).empty());
   CHECK(producer.healthy());
   // Metrics report the unprefixed topic.
-  CHECK(metric(*registry, "leadpipe_kafka_produced_total", {{"topic", "orders"}, {"result", "ok"}}) == 5);
+  CHECK(metric(*registry, "leadpipe_kafka_produced_total",
+               {{"topic", "orders"}, {"result", "ok"}}) == 5);
   CHECK(metric(*registry, "leadpipe_kafka_produce_latency_seconds", {}) == 5);
 }
 
@@ -145,15 +147,17 @@ TEST_CASE("a produce refused up front completes with an error instead of throwin
   Producer producer(producer_config(cluster.bootstraps()), leadpipe::log::root(), registry);
   const std::string too_large(2 * 1024 * 1024, 'x');  // > message.max.bytes (1 MB)
 
-  const auto sync = producer.send_all_sync(
-      {message("big", "k", "small"), message("big", "k", too_large), message("big", "k", "small2")});
+  const auto sync =
+      producer.send_all_sync({message("big", "k", "small"), message("big", "k", too_large),
+                              message("big", "k", "small2")});
   REQUIRE(sync.size() == 3);
   CHECK(sync[0].ok);
   CHECK_FALSE(sync[1].ok);
   CHECK_FALSE(sync[1].retriable);
   CHECK_FALSE(sync[1].error.empty());
   CHECK(sync[2].ok);
-  CHECK(metric(*registry, "leadpipe_kafka_produced_total", {{"topic", "big"}, {"result", "error"}}) == 1);
+  CHECK(metric(*registry, "leadpipe_kafka_produced_total",
+               {{"topic", "big"}, {"result", "error"}}) == 1);
 
   asio::io_context ioc;
   DeliveryResult async_result;
@@ -175,7 +179,8 @@ TEST_CASE("a broker-side produce error arrives in the delivery result", "[unit]"
   MockCluster cluster;
   cluster.create_topic("denied", 1);
   Producer producer(producer_config(cluster.bootstraps()), leadpipe::log::root());
-  REQUIRE(producer.send_sync(message("denied", "k", "warm-up")).ok);  // PID acquired, metadata known
+  REQUIRE(
+      producer.send_sync(message("denied", "k", "warm-up")).ok);  // PID acquired, metadata known
 
   cluster.fail_next_produce(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
   const DeliveryResult r = producer.send_sync(message("denied", "k", "v"));
@@ -208,8 +213,9 @@ TEST_CASE("health follows the brokers: down, then up again", "[unit]") {
   cc.client.brokers = cluster.bootstraps();
   cc.group_id = "health-group";
   cc.topics = {"h"};
-  Consumer consumer(cc, producer, [&](const Record& r, const leadpipe::log::Logger&) { seen.add(r); },
-                    leadpipe::log::root());
+  Consumer consumer(
+      cc, producer, [&](const Record& r, const leadpipe::log::Logger&) { seen.add(r); },
+      leadpipe::log::root());
   CHECK_FALSE(consumer.healthy());  // not started
   consumer.start();
   REQUIRE(producer.send_sync(message("h", "k", "1")).ok);
@@ -264,8 +270,9 @@ TEST_CASE("consumer on the mock cluster: records, a poison pill to the DLQ, then
   cluster.create_topic("in", 1);
   cluster.create_topic("in.dlq", 1);
   Producer producer(producer_config(cluster.bootstraps()), leadpipe::log::root());
-  REQUIRE(producer.send_all_sync({message("in", "k", "a"), message("in", "k", "poison"),
-                                  message("in", "k", "b", {{"trace", "t1"}})})
+  REQUIRE(producer
+              .send_all_sync({message("in", "k", "a"), message("in", "k", "poison"),
+                              message("in", "k", "b", {{"trace", "t1"}})})
               .size() == 3);
 
   kafka_test::Collected seen;
@@ -274,12 +281,13 @@ TEST_CASE("consumer on the mock cluster: records, a poison pill to the DLQ, then
   cc.client.client_id = "kafka-unit-test";
   cc.group_id = "unit-group";
   cc.topics = {"in"};
-  Consumer consumer(cc, producer,
-                    [&](const Record& r, const leadpipe::log::Logger&) {
-                      if (r.value == "poison") throw PermanentError("cannot parse");
-                      seen.add(r);
-                    },
-                    leadpipe::log::root());
+  Consumer consumer(
+      cc, producer,
+      [&](const Record& r, const leadpipe::log::Logger&) {
+        if (r.value == "poison") throw PermanentError("cannot parse");
+        seen.add(r);
+      },
+      leadpipe::log::root());
   consumer.start();
   REQUIRE(wait_until([&] { return seen.size() == 2; }, 30s));
   CHECK(consumer.healthy());
@@ -288,8 +296,9 @@ TEST_CASE("consumer on the mock cluster: records, a poison pill to the DLQ, then
   ConsumerConfig dc = cc;
   dc.group_id = "unit-dlq-reader";
   dc.topics = {"in.dlq"};
-  Consumer dlq_reader(dc, producer, [&](const Record& r, const leadpipe::log::Logger&) { dead.add(r); },
-                      leadpipe::log::root());
+  Consumer dlq_reader(
+      dc, producer, [&](const Record& r, const leadpipe::log::Logger&) { dead.add(r); },
+      leadpipe::log::root());
   dlq_reader.start();
   REQUIRE(wait_until([&] { return dead.size() == 1; }, 30s));
   consumer.stop();

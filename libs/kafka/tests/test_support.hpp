@@ -24,7 +24,8 @@ inline double metric(prometheus::Registry& registry, const std::string& name,
       switch (family.type) {
         case prometheus::MetricType::Counter: return m.counter.value;
         case prometheus::MetricType::Gauge: return m.gauge.value;
-        case prometheus::MetricType::Histogram: return static_cast<double>(m.histogram.sample_count);
+        case prometheus::MetricType::Histogram:
+          return static_cast<double>(m.histogram.sample_count);
         default: return 0;
       }
     }

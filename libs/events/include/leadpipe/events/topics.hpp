@@ -36,13 +36,27 @@ inline constexpr std::string_view followup_due = "followup.due";
 
 // Every topic above (without dead-letter topics), e.g. for topic creation.
 inline constexpr std::array<std::string_view, 21> all = {
-    ingest_whatsapp_inbound, ingest_whatsapp_status, ingest_vendor_lead,
-    ingest_campaign_submission, ingest_call_completed, ingest_sms_status,
-    contact_extracted, outreach_requested, outreach_sent,
-    outreach_delivered, outreach_failed, lead_created,
-    lead_updated, lead_stage_changed, lead_assigned,
-    lead_tagged, lead_converted, lead_closed,
-    lead_merged, lead_erased, followup_due,
+    ingest_whatsapp_inbound,
+    ingest_whatsapp_status,
+    ingest_vendor_lead,
+    ingest_campaign_submission,
+    ingest_call_completed,
+    ingest_sms_status,
+    contact_extracted,
+    outreach_requested,
+    outreach_sent,
+    outreach_delivered,
+    outreach_failed,
+    lead_created,
+    lead_updated,
+    lead_stage_changed,
+    lead_assigned,
+    lead_tagged,
+    lead_converted,
+    lead_closed,
+    lead_merged,
+    lead_erased,
+    followup_due,
 };
 
 inline constexpr std::string_view dlq_suffix = ".dlq";

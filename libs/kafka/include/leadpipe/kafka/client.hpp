@@ -37,8 +37,9 @@ struct Message {
 // Outcome of one produced message.
 struct DeliveryResult {
   bool ok = false;
-  std::string error;       // librdkafka's text when !ok
-  bool retriable = false;  // true when trying again later may succeed (broker down, timeout, queue full)
+  std::string error;  // librdkafka's text when !ok
+  bool retriable =
+      false;  // true when trying again later may succeed (broker down, timeout, queue full)
   int32_t partition = -1;
   int64_t offset = -1;
 };

@@ -61,7 +61,8 @@ class Consumer {
   using Handler = std::function<void(const Record&, const log::Logger&)>;
 
   // Throws std::invalid_argument if the configuration is rejected.
-  // Metrics (if registry given): leadpipe_kafka_consumed_total{topic,outcome=ok|retried|dead_lettered},
+  // Metrics (if registry given):
+  // leadpipe_kafka_consumed_total{topic,outcome=ok|retried|dead_lettered},
   // leadpipe_kafka_consumer_lag{topic,partition,group} (from the last fetch's high watermark).
   Consumer(ConsumerConfig config, Producer& dlq_producer, Handler handler, log::Logger logger,
            std::shared_ptr<prometheus::Registry> registry = nullptr);
@@ -78,7 +79,6 @@ class Consumer {
   void stop();
   // Running, not stopped, and the brokers are reachable.
   bool healthy() const;
-
 
  private:
   struct Impl;

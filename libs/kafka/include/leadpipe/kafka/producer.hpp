@@ -6,8 +6,8 @@
 // thread that serves delivery reports and errors. The destructor stops the
 // poll thread, flushes (bounded by close_timeout), purges whatever is still
 // queued or in flight (those sends complete with a "purged" error, so no
-// waiter is ever left hanging), then destroys the handle. Destroy the Producer before the io_context whose
-// coroutines await it, and after every Consumer that dead-letters through it.
+// waiter is ever left hanging), then destroys the handle. Destroy the Producer before the
+// io_context whose coroutines await it, and after every Consumer that dead-letters through it.
 //
 // Thread-safety: every member function may be called from any thread, except
 // that the blocking *_sync functions must not be called from a completion
@@ -76,7 +76,6 @@ class Producer {
   bool healthy() const;
 
   const ProducerConfig& config() const;
-
 
  private:
   struct Impl;
