@@ -750,13 +750,6 @@ Server::Server(ServerConfig config, Router router, std::shared_ptr<prometheus::R
   im.add_builtin_routes();
   im.init_metrics();
   im.listen();
-  if (im.cfg.handle_signals) {
-    im.signals.emplace(im.accept_strand, SIGINT, SIGTERM);
-    im.signals->async_wait([&im](beast::error_code ec, int signo) {
-      if (ec) return;
-      im.begin_shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
-    });
-  }
   asio::co_spawn(im.accept_strand, im.accept_loop(), [&im](std::exception_ptr e) {
     if (!e) return;
     try {
@@ -790,6 +783,15 @@ std::uint16_t Server::port() const { return impl_->bound_port; }
 void Server::run() {
   auto& im = *impl_;
   if (im.ran.exchange(true)) throw std::logic_error("Server::run() called twice");
+  // Signals are taken over only while serving, so a process that has built
+  // the server but not started it still dies on SIGTERM as usual.
+  if (im.cfg.handle_signals) {
+    im.signals.emplace(im.accept_strand, SIGINT, SIGTERM);
+    im.signals->async_wait([&im](beast::error_code ec, int signo) {
+      if (ec) return;
+      im.begin_shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
+    });
+  }
   im.logger.info("http server listening", {{"host", im.cfg.host}, {"port", static_cast<int>(port())}});
   std::vector<std::thread> threads;
   for (int i = 1; i < im.cfg.io_threads; ++i) threads.emplace_back([&im] { im.run_thread(); });
