@@ -5,15 +5,17 @@
 #   bench/extractor/run.sh [MESSAGES]
 #   BIN=path/to/contact-extractor bench/extractor/run.sh      # default: build/bin/contact-extractor,
 #                                                              # else build/bin/extract-cli
-# Prints the figures and, when bench/results/ exists or can be made, writes
-# bench/results/extractor.txt.
+# Prints the figures and writes them to $LEADPIPE_BENCH_RESULTS/extractor.txt
+# (default bench/results/). `make bench` sets LEADPIPE_BUILD_DIR and that.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 messages="${1:-200000}"
 bin="${BIN:-}"
+build="${LEADPIPE_BUILD_DIR:-$root/build}"   # set by `make bench`
+results="${LEADPIPE_BENCH_RESULTS:-$root/bench/results}"
 if [[ -z "$bin" ]]; then
-  for cand in "$root/build/bin/contact-extractor" "$root/build/bin/extract-cli"; do
+  for cand in "$build/bin/contact-extractor" "$build/bin/extract-cli"; do
     if [[ -x "$cand" ]]; then bin="$cand"; break; fi
   done
 fi
@@ -43,5 +45,5 @@ errors=$(grep -c '"error"' "$work/out.jsonl" || true)
 rate=$(python3 -c "print(int($messages / $best))")
 report="extractor CLI throughput: $messages messages in $conversations conversations ($bytes bytes), best of 3: ${best}s on one core = $rate msg/s (target 20000), errors: $errors, binary: ${bin#$root/}"
 echo "$report"
-mkdir -p "$root/bench/results" 2>/dev/null && echo "$report" > "$root/bench/results/extractor.txt" || true
+mkdir -p "$results" 2>/dev/null && echo "$report" > "$results/extractor.txt" || true
 [[ "$rate" -ge 20000 ]]

@@ -17,6 +17,12 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 constexpr rapidjson::SizeType kMaxMessages = 10000;
 
+// HasMember + operator[] rather than comparing FindMember() with MemberEnd():
+// clang warns on RapidJSON's iterator operators in C++20.
+const rapidjson::Value* member(const rapidjson::Value& o, const char* key) {
+  return o.HasMember(key) ? &o[key] : nullptr;
+}
+
 // The id as it was given (string or number), or null.
 void write_id(Writer& w, const rapidjson::Value* id) {
   w.Key("id");
@@ -65,11 +71,10 @@ std::string process_line(const Extractor& extractor, std::string_view line) {
   d.Parse(line.data(), line.size());
   if (d.HasParseError()) return error_line(nullptr, "malformed JSON");
   if (!d.IsObject()) return error_line(nullptr, "a line must be a JSON object");
-  const rapidjson::Value* id = nullptr;
-  if (auto it = d.FindMember("id"); it != d.MemberEnd()) id = &it->value;
-  auto mit = d.FindMember("messages");
-  if (mit == d.MemberEnd() || !mit->value.IsArray()) return error_line(id, "\"messages\" must be an array");
-  const auto& msgs = mit->value;
+  const rapidjson::Value* id = member(d, "id");
+  const rapidjson::Value* mv = member(d, "messages");
+  if (!mv || !mv->IsArray()) return error_line(id, "\"messages\" must be an array");
+  const auto& msgs = *mv;
   if (msgs.Size() > kMaxMessages) return error_line(id, "too many messages");
 
   // Validate first, so a bad message does not leave a half-processed result.
@@ -79,22 +84,20 @@ std::string process_line(const Extractor& extractor, std::string_view line) {
     const auto& m = msgs[i];
     const std::string where = "messages[" + std::to_string(i) + "]";
     if (!m.IsObject()) return error_line(id, where + " must be an object");
-    auto from = m.FindMember("from");
-    if (from == m.MemberEnd() || !from->value.IsString())
-      return error_line(id, where + ".from must be \"user\", \"bot\" or \"agent\"");
-    auto speaker = parse_speaker(std::string_view(from->value.GetString(), from->value.GetStringLength()));
+    const rapidjson::Value* from = member(m, "from");
+    if (!from || !from->IsString()) return error_line(id, where + ".from must be \"user\", \"bot\" or \"agent\"");
+    auto speaker = parse_speaker(std::string_view(from->GetString(), from->GetStringLength()));
     if (!speaker) return error_line(id, where + ".from must be \"user\", \"bot\" or \"agent\"");
-    auto text = m.FindMember("text");
-    if (text == m.MemberEnd() || !(text->value.IsString() || text->value.IsNull()))
-      return error_line(id, where + ".text must be a string");
+    const rapidjson::Value* text = member(m, "text");
+    if (!text || !(text->IsString() || text->IsNull())) return error_line(id, where + ".text must be a string");
     Message msg;
     msg.from = *speaker;
-    if (text->value.IsString()) msg.text.assign(text->value.GetString(), text->value.GetStringLength());
-    if (auto mid = m.FindMember("id"); mid != m.MemberEnd() && mid->value.IsString())
-      msg.id.assign(mid->value.GetString(), mid->value.GetStringLength());
+    if (text->IsString()) msg.text.assign(text->GetString(), text->GetStringLength());
+    if (const auto* mid = member(m, "id"); mid && mid->IsString())
+      msg.id.assign(mid->GetString(), mid->GetStringLength());
     else
       msg.id = "m" + std::to_string(i + 1);
-    if (auto at = m.FindMember("at_ms"); at != m.MemberEnd() && at->value.IsInt64()) msg.at_ms = at->value.GetInt64();
+    if (const auto* at = member(m, "at_ms"); at && at->IsInt64()) msg.at_ms = at->GetInt64();
     messages.push_back(std::move(msg));
   }
 

@@ -37,9 +37,10 @@ void write_strings(Writer& w, const char* key, const std::vector<std::string>& v
 
 [[noreturn]] void bad(const std::string& what) { throw std::invalid_argument("conversation state: " + what); }
 
+// HasMember + operator[] rather than comparing FindMember() with MemberEnd():
+// clang warns on RapidJSON's iterator operators in C++20.
 const rapidjson::Value* member(const rapidjson::Value& o, const char* key) {
-  auto it = o.FindMember(key);
-  return it == o.MemberEnd() ? nullptr : &it->value;
+  return o.HasMember(key) ? &o[key] : nullptr;
 }
 
 std::string get_string(const rapidjson::Value& o, const char* key, bool required = false) {
