@@ -44,7 +44,8 @@ function(leadpipe_embed target symbol)
     COMMAND ${CMAKE_COMMAND} -DOUT=${_out} -DSYMBOL=${symbol} "-DFILES=${A_FILES}"
             -P ${PROJECT_SOURCE_DIR}/cmake/embed.cmake
     DEPENDS ${A_FILES} ${PROJECT_SOURCE_DIR}/cmake/embed.cmake
-    COMMENT "Embedding ${symbol}")
+    COMMENT "Embedding ${symbol}"
+    VERBATIM)
   target_sources(${target} PRIVATE ${_out})
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR}/cmake/include)
 endfunction()

@@ -146,9 +146,6 @@ Stack::Stack() {
   kafka::create_topics(client, topics, 1);
 
   for (const char* name : {"ingest-gateway", "contact-extractor", "lead-store"}) start(name);
-  wait_ready("ingest-gateway", ingest_port_);
-  wait_ready("contact-extractor", extractor_port_);
-  wait_ready("lead-store", leads_port_);
   leadctl({"whatsapp", "map", "--phone-number-id", "109876543210987", "--tenant", "demo"});
 }
 
@@ -169,6 +166,8 @@ void Stack::start(const std::string& name) {
   p.log_path = log_dir_ + "/" + name + ".log";
   p.pid = spawn(bin(name), {}, env_, p.log_path + ".out", p.log_path);
   procs_[name] = p;
+  const int port = name == "ingest-gateway" ? ingest_port_ : name == "lead-store" ? leads_port_ : extractor_port_;
+  wait_ready(name, port);
 }
 
 void Stack::stop(const std::string& name) {

@@ -5,6 +5,8 @@
 
 #include <pqxx/pqxx>
 
+#include <leadpipe/kafka/kafka.hpp>
+#include <leadpipe/log/log.hpp>
 #include <leadpipe/testing/infra.hpp>
 
 #include "stack.hpp"
@@ -212,5 +214,8 @@ TEST_CASE("a lead-store restart loses nothing and doubles nothing", "[e2e]") {
     return count(stack.db_url(), "SELECT count(*) FROM leads.processed_events") >= 2;
   }));
   CHECK(count(stack.db_url(), "SELECT count(*) FROM leads.leads") == 2);
+  // The relay publishes right after each commit: both, and only both.
+  CHECK(testing::wait_until([&] { return stack.topic_size("lead.created") >= 2; }));
+  CHECK(count(stack.db_url(), "SELECT count(*) FROM leads.outbox WHERE published_at IS NULL") == 0);
   CHECK(stack.topic_size("lead.created") == 2);
 }

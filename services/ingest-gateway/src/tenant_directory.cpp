@@ -12,11 +12,13 @@ boost::asio::awaitable<std::optional<std::string>> TenantDirectory::tenant_for(
     auto it = cache_.find(phone_number_id);
     if (it != cache_.end() && it->second.expires > now) co_return it->second.tenant;
   }
-  auto tenant = co_await pool_.async([id = phone_number_id](pqxx::connection& c) {
+  // Named, not a temporary in the co_await expression (GCC 12 coroutine bug).
+  auto query = [id = phone_number_id](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     auto r = tx.exec_params("SELECT tenant FROM ingest.whatsapp_numbers WHERE phone_number_id = $1", id);
     return r.empty() ? std::optional<std::string>() : r[0][0].as<std::string>();
-  });
+  };
+  auto tenant = co_await pool_.async(std::move(query));
   {
     std::lock_guard lock(mu_);
     if (cache_.size() > 100000) cache_.clear();  // bound memory under abuse

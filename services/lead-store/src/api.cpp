@@ -83,7 +83,9 @@ repo::ListQuery parse_list_query(const Request& req, const auth::Principal& who,
 awaitable<Response> list_leads(ApiDeps& d, Request& req) {
   const auto who = auth::authenticate(req, d.verifier);
   auto query = parse_list_query(req, who, d.pipeline);
-  auto page = co_await d.pool.async([query](pqxx::connection& c) {
+  // Callables passed to co_await'ed calls are named locals: GCC 12 destroys
+  // lambda temporaries inside a co_await expression twice.
+  auto run = [query](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     try {
       return repo::list(tx, query);
@@ -91,7 +93,8 @@ awaitable<Response> list_leads(ApiDeps& d, Request& req) {
       throw HttpError(400, "Invalid query", "the cursor is malformed or expired",
                       {{"cursor", "not a cursor returned by this API"}});
     }
-  });
+  };
+  auto page = co_await d.pool.async(std::move(run));
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -119,10 +122,11 @@ awaitable<Response> get_lead(ApiDeps& d, Request& req) {
   const auto who = auth::authenticate(req, d.verifier);
   const auto id = req.path_params.at("id");
   if (!is_uuid(id)) throw not_found();
-  auto found = co_await d.pool.async([tenant = who.tenant, id](pqxx::connection& c) {
+  auto load = [tenant = who.tenant, id](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     return repo::detail(tx, tenant, id);
-  });
+  };
+  auto found = co_await d.pool.async(std::move(load));
   // Another tenant's lead, or a counsellor's colleague's, is simply not found.
   if (!found) throw not_found();
   if (auto scoped = scope_assignee(who); scoped && found->lead.assigned_to != scoped) throw not_found();

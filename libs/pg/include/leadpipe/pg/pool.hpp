@@ -7,7 +7,9 @@
 //     pqxx::read_transaction tx(c);
 //     return tx.exec1("SELECT count(*) FROM leads")[0].as<long>();
 //   });
-//   auto lead = co_await pool.async([id](pqxx::connection& c) { ... });   // from a coroutine
+//   auto load = [id](pqxx::connection& c) { ... };
+//   auto lead = co_await pool.async(std::move(load));   // from a coroutine; name the callable:
+//   GCC 12 destroys a lambda prvalue passed straight into a co_await'ed call twice
 //   pg::transact(pool, [&](pqxx::work& tx) { ... });         // retried transaction
 //
 // Lifecycle: connections open lazily (an unreachable database at start-up is
@@ -225,10 +227,14 @@ boost::asio::awaitable<std::invoke_result_t<G&>> Pool::offload(G g) {
 template <typename F>
 boost::asio::awaitable<std::invoke_result_t<F, pqxx::connection&>> Pool::async(F f) {
   using R = std::invoke_result_t<F, pqxx::connection&>;
+  // The job is a named local, never a temporary inside the co_await
+  // expression: GCC 12 destroys such temporaries twice (heap corruption).
   if constexpr (std::is_void_v<R>) {
-    co_await offload([this, f = std::move(f)]() mutable { with(f); });
+    auto job = [this, f = std::move(f)]() mutable { with(f); };
+    co_await offload(std::move(job));
   } else {
-    co_return co_await offload([this, f = std::move(f)]() mutable -> R { return with(f); });
+    auto job = [this, f = std::move(f)]() mutable -> R { return with(f); };
+    co_return co_await offload(std::move(job));
   }
 }
 
@@ -260,13 +266,13 @@ auto async_transact(Pool& pool, F f, int attempts)
     -> boost::asio::awaitable<std::invoke_result_t<F&, pqxx::work&>> {
   using R = std::invoke_result_t<F&, pqxx::work&>;
   if constexpr (std::is_void_v<R>) {
-    co_await pool.offload([&pool, f = std::move(f), attempts]() mutable {
-      transact(pool, f, attempts);
-    });
+    auto job = [&pool, f = std::move(f), attempts]() mutable { transact(pool, f, attempts); };
+    co_await pool.offload(std::move(job));
   } else {
-    co_return co_await pool.offload([&pool, f = std::move(f), attempts]() mutable -> R {
+    auto job = [&pool, f = std::move(f), attempts]() mutable -> R {
       return transact(pool, f, attempts);
-    });
+    };
+    co_return co_await pool.offload(std::move(job));
   }
 }
 
