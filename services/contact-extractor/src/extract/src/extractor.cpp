@@ -128,7 +128,8 @@ void Extractor::Impl::observe_bot(ConversationState& st, const Message& m, Scrat
 
 void Extractor::Impl::observe_user(ConversationState& st, const Message& m, Scratch& sc) const {
   const std::string_view f = sc.folded.text;
-  const bool correction = rules.is_correction(f);
+  const std::size_t correction_at = rules.correction_at(f);
+  bool correction = correction_at != std::string_view::npos;
   Evidence ev{m.id, "rule", 0.0, m.at_ms};
   bool shared = false;
 
@@ -137,15 +138,25 @@ void Extractor::Impl::observe_user(ConversationState& st, const Message& m, Scra
   if (auto joined = rules.join_fragment(st.pending_phone, sc.folded)) new_phones.push_back(*joined);
   st.pending_phone.clear();
   rules.find_phones(sc.folded, (st.awaiting & slot_bit(Slot::phone)) != 0, sc.phones);
-  for (const auto& p : sc.phones.numbers)
+  bool corrected_here = false;  // "0812 4444 5555, sorry I mean 0812 4444 5566"
+  if (correction) {
+    const auto& off = sc.phones.offsets;
+    const bool before = std::any_of(off.begin(), off.end(), [&](std::size_t o) { return o < correction_at; });
+    const bool after = std::any_of(off.begin(), off.end(), [&](std::size_t o) { return o > correction_at; });
+    corrected_here = before && after;
+  }
+  for (std::size_t k = 0; k < sc.phones.numbers.size(); ++k) {
+    const auto& p = sc.phones.numbers[k];
+    if (corrected_here && sc.phones.offsets[k] < correction_at) continue;
     if (std::find(new_phones.begin(), new_phones.end(), p) == new_phones.end()) new_phones.push_back(p);
+  }
   if (new_phones.empty() && !sc.phones.trailing_fragment.empty()) st.pending_phone = sc.phones.trailing_fragment;
   std::erase_if(new_phones, [&](const std::string& p) {
     return std::find(st.bot_phones.begin(), st.bot_phones.end(), p) != st.bot_phones.end();
   });
   if (!new_phones.empty()) {
     const bool slot = (st.awaiting & slot_bit(Slot::phone)) != 0;
-    if (correction && !st.phones.empty()) {
+    if (correction && !corrected_here && !st.phones.empty()) {
       // "ralat, nomor yang benar …": the new number replaces the last one(s).
       for (std::size_t k = 0; k < new_phones.size() && !st.phones.empty(); ++k) st.phones.pop_back();
     }
@@ -166,9 +177,15 @@ void Extractor::Impl::observe_user(ConversationState& st, const Message& m, Scra
   std::erase_if(sc.emails, [&](const std::string& e) {
     return std::find(st.bot_emails.begin(), st.bot_emails.end(), e) != st.bot_emails.end();
   });
+  bool email_corrected_here = false;
+  if (correction && sc.emails.size() >= 2) {
+    // "x@y.com, sorry, I mean z@y.com": the address after the correction wins.
+    sc.emails.erase(sc.emails.begin(), sc.emails.end() - 1);
+    email_corrected_here = true;
+  }
   if (!sc.emails.empty()) {
     const bool slot = (st.awaiting & slot_bit(Slot::email)) != 0;
-    if (correction && !st.emails.empty()) {
+    if (correction && !email_corrected_here && !st.emails.empty()) {
       for (std::size_t k = 0; k < sc.emails.size() && !st.emails.empty(); ++k) st.emails.pop_back();
     }
     for (const auto& e : sc.emails) {

@@ -155,7 +155,7 @@ const WordSet& org_words() {
       "stmik stkip pesantren ponpes pondok madrasah kampus campus highschool",
       "pt cv tbk ltd inc llc corp company toko shop store klinik clinic rs rsud rsia hospital hotel",
       "cafe kafe resto restaurant bank studio salon apotek pharmacy grup group",
-      "negeri swasta internasional international",
+      "negeri swasta internasional international yayasan foundation",
   });
   return s;
 }

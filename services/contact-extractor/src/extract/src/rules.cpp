@@ -47,8 +47,8 @@ constexpr const char* kNameTriggers =
     "|(\\bthis\\s+is\\b)"
     // 8 id: (Halo,) ini X (clause start)
     "|(\\bini\\b)"
-    // 9 pt: aqui é (o|a) X
-    "|(\\baqui\\s+(?:e|eh)\\b(?:\\s+(?:o|a)\\b)?)"
+    // 9 pt: aqui é (o|a) X / (aqui) quem fala é (o|a) X
+    "|(\\b(?:aqui|quem\\s+fala)\\s+(?:e|eh)\\b(?:\\s+(?:o|a)\\b)?)"
     // 10 pt: (eu) sou o/a X
     "|(\\b(?:eu\\s+)?sou\\s+(?:o|a)\\b)"
     // 11 id: dengan X (answering the phone; clause start)
@@ -69,7 +69,11 @@ constexpr const char* kNameTriggers =
     // 18 pt answers: "É a Juliana", "Com o Pedro", "Fala a Carla" (clause start)
     "|(\\b(?:e|eh|com|fala)\\s+(?:o|a)\\b)"
     // 19 a label without a colon mid-message: "…, nama Wahyu" (clause start; honorifics not skipped)
-    "|(\\b(?:nama|name|nome)(?:\\s+(?:lengkap|panggilan|completo))?\\b)";
+    "|(\\b(?:nama|name|nome)(?:\\s+(?:lengkap|panggilan|completo))?\\b)"
+    // 20 id: booking "atas nama X" (not a bank account's or a child's)
+    "|(\\batas\\s+nama\\b)"
+    // 21 Hindi: main/mai X hoon
+    "|(\\b(?:main|mai)\\b)";
 
 struct TriggerClass {
   double confidence;
@@ -83,9 +87,11 @@ enum Mode : int {
   kBackward = 3,     // name precedes the trigger
   kItIs = 4,         // clause start; weak unless a name was asked
   kLabel = 5,        // clause start; a form of address after it is not skipped ("nama ibu …")
+  kAtasNama = 6,     // not after a bank/transfer/child word in the same sentence
+  kMain = 7,         // clause start; the name must be followed by hoon/hu/hun/bol
 };
 
-constexpr std::array<TriggerClass, 20> kClasses = {{
+constexpr std::array<TriggerClass, 22> kClasses = {{
     {0, 0},
     {0.95, kStrong},  // 1
     {0.95, kStrong},  // 2
@@ -106,14 +112,17 @@ constexpr std::array<TriggerClass, 20> kClasses = {{
     {0.85, kBackward},  // 17
     {0.65, kItIs},      // 18
     {0.75, kLabel},     // 19
+    {0.75, kAtasNama},  // 20
+    {0.75, kMain},      // 21
 }};
 
 // Words that may stand between a clause boundary and a trigger ("Halo kak,
 // saya …", "ok, I'm …", "ya ini …").
 bool is_filler(std::string_view w) {
-  static constexpr std::array<std::string_view, 30> k = {
+  static constexpr std::array<std::string_view, 33> k = {
       "ya", "iya", "oh", "eh", "ah", "nah", "jadi", "btw", "yes", "yeah", "sim", "well", "so", "um", "hmm",
-      "also", "anyway", "and", "dan", "e", "ini", "sorry", "maaf", "ji", "ok", "okay", "oke", "hii", "hiii", "dear"};
+      "also", "anyway", "and", "dan", "e", "ini", "sorry", "maaf", "ji", "ok", "okay", "oke", "hii", "hiii", "dear",
+      "aqui", "kenalin", "perkenalkan"};
   return std::find(k.begin(), k.end(), w) != k.end() || lexicon::is_greeting(w) || lexicon::is_honorific(w);
 }
 
@@ -266,8 +275,9 @@ Rules::Rules(const TenantConfig& cfg)
       price_before_("(?:rp|idr|usd|us\\$|r\\$|\\$|rs|inr|brl|eur|€|£|₹|harga|biaya|price|cost|fee|preco|valor|total)"
                     "[\\s.:]*$",
                     opts()),
-      price_after_("^\\s*(?:rb|ribu|rebu|jt|juta|k|rupiah|rupees|reais|ribuan|,-|\\.-|/\\s*(?:bln|bulan|mes|month|"
-                   "tahun|thn|semester|sem)|per\\s|%|,00|\\.00)",
+      price_after_("^\\s*(?:(?:rb|ribu|rebu|jt|juta|k|rupiah|rupees|reais|ribuan|dollars?|usd|idr)\\b|,-|\\.-|"
+                   "/\\s*(?:bln|bulan|mes|month|tahun|thn|semester|sem)|per\\s+(?:bulan|month|mes|semester|tahun|year)|%|"
+                   ",00|\\.00)",
                    opts()),
       thousands_("^\\d{1,3}(?:[.,]\\d{3})+(?:[.,]\\d{1,2})?$", opts()),
       date_like_("^\\d{1,4}[.\\-]\\d{1,2}[.\\-]\\d{1,4}$", opts()),
@@ -277,6 +287,7 @@ Rules::Rules(const TenantConfig& cfg)
       email_bracket_at_("\\s*[\\[\\(\\{<]\\s*(?:at|arroba|@)\\s*[\\]\\)\\}>]\\s*", opts()),
       email_bracket_dot_("\\s*[\\[\\(\\{<]\\s*(?:dot|titik|ponto|punto|point)\\s*[\\]\\)\\}>]\\s*", opts()),
       email_spaced_at_("[ \\t]*@[ \\t]*", opts()),
+      email_spaced_dot_("(@[a-z0-9][a-z0-9.\\-]*[a-z0-9])[ \\t]+\\.[ \\t]*([a-z0-9])", opts()),
       email_word_at_("([a-z0-9][a-z0-9._%+\\-]*)\\s+(?:at|arroba)\\s+([a-z0-9][a-z0-9\\-]*)\\s*(?:\\.|\\s(?:dot|titik|ponto)\\s)"
                      "\\s*([a-z]{2,24})\\b",
                      opts()),
@@ -308,6 +319,9 @@ Rules::Rules(const TenantConfig& cfg)
           "(?:aapka|apka|aap\\s+ka)\\s+(?:shubh\\s+)?(?:naam|name))|"
           "(?:^|\\n)[ \\t*_-]*(?:nama(?:\\s+lengkap)?|(?:full\\s+)?name|nome(?:\\s+completo)?)[ \\t*_]*:",
           opts()),
+      atas_nama_other_("\\b(?:rek|rekening|norek|transfer|tf|bank|bca|bri|bni|mandiri|bsi|account|santri|siswa|murid|"
+                       "anak|adik|putra|cucu|keponakan|yayasan|sekolah|pt|cv)\\b",
+                       opts()),
       ask_name_general_("\\b(?:nama|name|nome|naam)\\b", opts()),
       ask_name_other_(
           "\\b(?:nama|nome)\\s+(?:jurusan|prodi|program|sekolah|kampus|produk|paket|kursus|kelas|anak|ibu|ayah|"
@@ -333,8 +347,8 @@ Rules::Rules(const TenantConfig& cfg)
   for (const RE2* re : {&name_triggers_, &greeting_intro_, &sign_off_, &phone_candidate_, &phone_cue_,
                         &phone_cue_suffix_, &neg_cue_, &price_before_, &price_after_, &thousands_, &date_like_,
                         &time_like_, &fragment_start_, &email_probe_, &email_bracket_at_, &email_bracket_dot_,
-                        &email_spaced_at_, &email_local_dot_, &email_word_at_, &email_chain_at_, &email_word_dot_, &email_, &correction_, &ask_signal_,
-                        &ask_name_, &ask_name_general_, &ask_name_other_, &ask_phone_, &ask_email_, &ask_program_, &opt_out_whole_}) {
+                        &email_spaced_at_, &email_spaced_dot_, &email_local_dot_, &email_word_at_, &email_chain_at_, &email_word_dot_, &email_, &correction_, &ask_signal_,
+                        &ask_name_, &atas_nama_other_, &ask_name_general_, &ask_name_other_, &ask_phone_, &ask_email_, &ask_program_, &opt_out_whole_}) {
     if (!re->ok()) throw std::logic_error("extractor pattern does not compile: " + re->pattern() + ": " + re->error());
   }
 
@@ -786,7 +800,7 @@ std::optional<NameHit> Rules::find_name(const text::Folded& fo, std::string_view
   };
 
   StringPiece input(f.data(), f.size());
-  std::array<StringPiece, 20> g;
+  std::array<StringPiece, 22> g;
   std::size_t pos = 0;
   while (pos <= f.size() &&
          name_triggers_.Match(input, pos, f.size(), RE2::UNANCHORED, g.data(), static_cast<int>(g.size()))) {
@@ -810,9 +824,32 @@ std::optional<NameHit> Rules::find_name(const text::Folded& fo, std::string_view
     }
     if ((tc.mode == kClause || tc.mode == kWeak || tc.mode == kItIs || tc.mode == kLabel) && !clause_start(f, tb))
       continue;
+    if (tc.mode == kMain && !clause_start(f, tb)) continue;
+    if (tc.mode == kAtasNama) {
+      std::size_t sb = tb;  // sentence start
+      while (sb > 0 && f[sb - 1] != '.' && f[sb - 1] != '!' && f[sb - 1] != '?' && f[sb - 1] != '\n') --sb;
+      const std::string_view before = f.substr(sb, tb - sb);
+      if (RE2::PartialMatch(StringPiece(before.data(), before.size()), atas_nama_other_)) continue;
+    }
     double conf = tc.confidence;
     if (tc.mode == kItIs && awaiting_name) conf = 0.8;
     if (tc.mode == kWeak && awaiting_name) conf += 0.05;
+    if (tc.mode == kMain) {
+      // "main Rahul hoon" / "mai Rohit hu": only with the Hindi copula after the name.
+      if (auto h = parse_forward(fo, o, me, conf, tc.mode, cased)) {
+        const std::string fv = text::fold(h->value);
+        const std::size_t at = f.find(fv, me);
+        if (at != std::string_view::npos) {
+          std::size_t k = at + fv.size();
+          while (k < f.size() && f[k] == ' ') ++k;
+          const std::string_view rest = f.substr(k);
+          if (rest.starts_with("hoon") || rest.starts_with("hu") || rest.starts_with("hun") || rest.starts_with("bol") ||
+              rest.starts_with("baat"))
+            consider(std::move(h));
+        }
+      }
+      continue;
+    }
     consider(parse_forward(fo, o, me, conf, tc.mode, cased));
   }
 
@@ -927,6 +964,7 @@ std::optional<std::string> Rules::validate_phone_uncached(const std::string& dig
 
 void Rules::find_phones(const text::Folded& fo, bool lenient, PhoneScan& out) const {
   out.numbers.clear();
+  out.offsets.clear();
   out.trailing_fragment.clear();
   const std::string_view f = fo.text;
   // Cheap pre-check: at least 7 digits in the message.
@@ -1035,8 +1073,10 @@ void Rules::find_phones(const text::Folded& fo, bool lenient, PhoneScan& out) co
             continue;
         }
         if (auto e164 = validate_phone(run, cue)) {
-          if (std::find(out.numbers.begin(), out.numbers.end(), *e164) == out.numbers.end())
+          if (std::find(out.numbers.begin(), out.numbers.end(), *e164) == out.numbers.end()) {
             out.numbers.push_back(*e164);
+            out.offsets.push_back(b + groups[gi].b);
+          }
           gi = gj + 1;
           consumed_to = groups[gj].e;
           found = true;
@@ -1122,6 +1162,10 @@ void Rules::find_emails(std::string_view folded, std::vector<std::string>& out) 
   for (int k = 0; k < 3 && RE2::GlobalReplace(&s, email_word_dot_, "@\\1.\\2") > 0; ++k) {
   }
   RE2::GlobalReplace(&s, email_spaced_at_, "@");
+  // "budi@yahoo . co . id": a space before the dot joins (a sentence end
+  // "budi@gmail.com. Makasih" has none).
+  for (int k = 0; k < 4 && RE2::GlobalReplace(&s, email_spaced_dot_, "\\1.\\2") > 0; ++k) {
+  }
 
   StringPiece rest(s);
   StringPiece local, domain;
@@ -1162,6 +1206,13 @@ unsigned Rules::asked_slots(std::string_view folded, bool has_phone, bool has_em
   if (!has_email && RE2::PartialMatch(in, ask_email_)) slots |= slot_bit(Slot::email);
   if (has_programs() && RE2::PartialMatch(in, ask_program_)) slots |= slot_bit(Slot::program);
   return slots;
+}
+
+std::size_t Rules::correction_at(std::string_view folded) const {
+  StringPiece m;
+  if (!correction_.Match(StringPiece(folded.data(), folded.size()), 0, folded.size(), RE2::UNANCHORED, &m, 1))
+    return std::string_view::npos;
+  return static_cast<std::size_t>(m.data() - folded.data());
 }
 
 bool Rules::is_correction(std::string_view folded) const {

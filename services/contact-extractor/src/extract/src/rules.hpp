@@ -27,6 +27,7 @@ struct NameHit {
 
 struct PhoneScan {
   std::vector<std::string> numbers;  // E.164, in order of appearance, de-duplicated
+  std::vector<std::size_t> offsets;  // folded offset of each number
   std::string trailing_fragment;     // digits of an incomplete number at the very end ("0822-5147")
 };
 
@@ -52,6 +53,8 @@ class Rules {
   unsigned asked_slots(std::string_view folded, bool has_phone, bool has_email) const;
 
   bool is_correction(std::string_view folded) const;
+  // Offset of the first correction word, or npos.
+  std::size_t correction_at(std::string_view folded) const;
 
   // Intents and score signals of a user message (folded), appended if not
   // present yet. One RE2::Set scan covers both lists.
@@ -99,6 +102,7 @@ class Rules {
   RE2 email_bracket_at_;
   RE2 email_bracket_dot_;
   RE2 email_spaced_at_;
+  RE2 email_spaced_dot_;
   RE2 email_word_at_;
   RE2 email_local_dot_;
   RE2 email_chain_at_;
@@ -107,6 +111,7 @@ class Rules {
   RE2 correction_;
   RE2 ask_signal_;
   RE2 ask_name_;
+  RE2 atas_nama_other_;
   RE2 ask_name_general_;
   RE2 ask_name_other_;
   RE2 ask_phone_;
