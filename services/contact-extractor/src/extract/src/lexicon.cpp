@@ -78,6 +78,16 @@ const WordSet& stopwords() {
       "denger nonton dapet terima tanyakan menanyakan mencoba ambil mengambil lanjut melanjutkan pindah",
       "pilih memilih membayar habis selesai nunggu menunggu tunggu posisi lokasi kebetulan skrg barusan",
       "pengguna peminat sedang lagi pas waktu kok lengkap panggilan kandung",
+      "telat tadi sempat langsung perawat bidan pns tni polri polisi suka izin ijin titip mengirim pribadi berumur",
+      "dulu semester admin cs marketing sales hrd direktur manajer supervisor online offline reguler weekend",
+      "sebentar bentar rahasia privasi skip anonim usah nanti buat",
+      // English adjectives and participles that follow "I'm" / "it's"
+      "expensive cheap fine great nice cool far near close late early urgent important confusing difficult",
+      "easy hard possible impossible true false correct right wrong tired sick hungry ready free okay alright",
+      "worried nervous scared sad upset angry bored lost stuck new old back home away around abroad overseas",
+      "done finished married divorced pregnant retired unemployed graduated enrolled registered interested",
+      "fine good bad better best worse same different also only just still already really quite pretty",
+      "anonymous prefer later nope nah yup",
       // English
       "i i'm im me my mine myself you your yours we our us they them their he him his she her it its",
       "a an the this that these those there here where when what who whom whose why how which",

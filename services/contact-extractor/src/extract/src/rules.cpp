@@ -623,6 +623,8 @@ std::optional<NameHit> Rules::parse_forward(const text::Folded& fo, std::string_
         (first.fw.ends_with("ing") || first.fw.ends_with("ed")))
       return std::nullopt;
   }
+  // "it's …" outside a name question: only a capitalised name in cased text.
+  if (mode == kItIs && conf < 0.7 && (!fo.has_lower || !fo.has_upper || !first.cap)) return std::nullopt;
   if (conf < 0.5) return std::nullopt;
 
   NameHit hit;
