@@ -144,7 +144,7 @@ const WordSet& honorifics() {
   static const WordSet s = make({
       "kak ka kakak kk kaka mas mbak mba mbk bu ibu pak bapak bpk bang abang bg dek adek adik om tante",
       "teh aa akang kang neng cik koh ci sis bro gan agan min mimin sdr sdri saudara saudari",
-      "hj haji h ustadz ustad ustadzah",
+      "hj haji h ustadz ustad ustadzah ir drg drh kh",
       "sr sra srta senhor senhora senhorita dona dom seu",
       "mr mrs ms miss mister madam maam mam sir dr dra drs prof",
       "shri smt shrimati kumari ji sahab saheb",

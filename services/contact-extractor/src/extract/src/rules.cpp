@@ -141,9 +141,9 @@ bool is_clause_punct(char c) {
 // another; taken as part of a name only when capitalised right after a
 // capitalised name word.
 bool is_short_name_word(std::string_view w) {
-  static constexpr std::array<std::string_view, 20> k = {"an", "son", "long", "young", "may", "will", "hu", "han",
+  static constexpr std::array<std::string_view, 22> k = {"an", "son", "long", "young", "may", "will", "hu", "han",
                                                          "mai", "lai", "ho", "ha", "ki", "ko", "do", "ma", "le",
-                                                         "la", "min", "hoang"};
+                                                         "la", "min", "hoang", "dan", "ali"};
   return std::find(k.begin(), k.end(), w) != k.end();
 }
 
@@ -156,6 +156,16 @@ bool plausible_tld(std::string_view t) {
                                                          "store", "asia", "pro", "email", "live", "cloud", "school",
                                                          "academy", "web"};
   return std::find(k.begin(), k.end(), t) != k.end();
+}
+
+// Is f[b, e) the only word of the message (ignoring punctuation, emoji and
+// trailing politeness)?
+bool only_word_of_reply(std::string_view f, std::size_t b, std::size_t e) {
+  for (std::size_t k = 0; k < b; ++k)
+    if (text::is_ascii_alpha(f[k]) || text::is_digit(f[k])) return false;
+  for (std::size_t k = e; k < f.size(); ++k)
+    if (text::is_ascii_alpha(f[k]) || text::is_digit(f[k])) return false;
+  return true;
 }
 
 std::string_view strip_nya(std::string_view w) {
@@ -287,6 +297,7 @@ Rules::Rules(const TenantConfig& cfg)
       email_bracket_at_("\\s*[\\[\\(\\{<]\\s*(?:at|arroba|@)\\s*[\\]\\)\\}>]\\s*", opts()),
       email_bracket_dot_("\\s*[\\[\\(\\{<]\\s*(?:dot|titik|ponto|punto|point)\\s*[\\]\\)\\}>]\\s*", opts()),
       email_spaced_at_("[ \\t]*@[ \\t]*", opts()),
+      email_underscore_("([a-z0-9])\\s+(?:underscore|garis\\s+bawah|sublinhado)\\s+([a-z0-9])", opts()),
       email_spaced_dot_("(@[a-z0-9][a-z0-9.\\-]*[a-z0-9])[ \\t]+\\.[ \\t]*([a-z0-9])", opts()),
       email_word_at_("([a-z0-9][a-z0-9._%+\\-]*)\\s+(?:at|arroba)\\s+([a-z0-9][a-z0-9\\-]*)\\s*(?:\\.|\\s(?:dot|titik|ponto)\\s)"
                      "\\s*([a-z]{2,24})\\b",
@@ -347,7 +358,7 @@ Rules::Rules(const TenantConfig& cfg)
   for (const RE2* re : {&name_triggers_, &greeting_intro_, &sign_off_, &phone_candidate_, &phone_cue_,
                         &phone_cue_suffix_, &neg_cue_, &price_before_, &price_after_, &thousands_, &date_like_,
                         &time_like_, &fragment_start_, &email_probe_, &email_bracket_at_, &email_bracket_dot_,
-                        &email_spaced_at_, &email_spaced_dot_, &email_local_dot_, &email_word_at_, &email_chain_at_, &email_word_dot_, &email_, &correction_, &ask_signal_,
+                        &email_spaced_at_, &email_underscore_, &email_spaced_dot_, &email_local_dot_, &email_word_at_, &email_chain_at_, &email_word_dot_, &email_, &correction_, &ask_signal_,
                         &ask_name_, &atas_nama_other_, &ask_name_general_, &ask_name_other_, &ask_phone_, &ask_email_, &ask_program_, &opt_out_whole_}) {
     if (!re->ok()) throw std::logic_error("extractor pattern does not compile: " + re->pattern() + ": " + re->error());
   }
@@ -745,6 +756,13 @@ std::optional<NameHit> Rules::parse_bare(const text::Folded& fo, std::string_vie
                                                                 "please", "ji", "mam", "madam", "sahab", "hai", "kok"};
     const bool trail_word = std::find(kTrail.begin(), kTrail.end(), w.fw) != kTrail.end() ||
                             (!words.empty() && lexicon::is_honorific(w.fw));
+    // "Dan", "May", "An" answering "What's your name?": a capitalised reply
+    // of that single word is the name, though the word is also a stopword.
+    if (words.empty() && w.cap && is_short_name_word(w.fw) && only_word_of_reply(f, i, e)) {
+      words.push_back(w);
+      i = e;
+      continue;
+    }
     if (words.empty() && (lexicon::is_honorific(w.fw) || lexicon::is_greeting(w.fw) || is_filler(w.fw))) {
       i = e;
       if (i < f.size() && f[i] == '.') ++i;
@@ -1130,6 +1148,8 @@ void Rules::find_emails(std::string_view folded, std::vector<std::string>& out) 
   s.assign(folded.data(), folded.size());
   RE2::GlobalReplace(&s, email_bracket_at_, "@");
   RE2::GlobalReplace(&s, email_bracket_dot_, ".");
+  // spelled-out separators inside a local part: "james underscore lee at …"
+  RE2::GlobalReplace(&s, email_underscore_, "\\1_\\2");
   for (int k = 0; k < 3 && RE2::GlobalReplace(&s, email_local_dot_, "\\1.\\2 at ") > 0; ++k) {
   }
   {

@@ -102,6 +102,7 @@ class Rules {
   RE2 email_bracket_at_;
   RE2 email_bracket_dot_;
   RE2 email_spaced_at_;
+  RE2 email_underscore_;
   RE2 email_spaced_dot_;
   RE2 email_word_at_;
   RE2 email_local_dot_;
