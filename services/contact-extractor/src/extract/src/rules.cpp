@@ -31,7 +31,7 @@ RE2::Options opts() {
 // place (RE2 is leftmost-first): "eu sou o" before "eu sou".
 constexpr const char* kNameTriggers =
     // 1 id strong: nama saya / namaku / nama lengkap saya adalah
-    "(\\bnama\\s*(?:lengkap\\s*)?(?:saya|aku|ku|sy|gue|gw|q)\\b(?:\\s*(?:adalah|yaitu|ialah|ya)\\b)?)"
+    "(\\b(?:nama|nm)\\s*(?:lengkap\\s*)?(?:saya|aku|ku|sy|gue|gw|q)\\b(?:\\s*(?:adalah|yaitu|ialah|ya)\\b)?)"
     // 2 form label at a line start: "Nama: X", "Full name - X", "Nome completo: X"
     "|((?:^|[\\n;|])[ \\t*_-]*(?:nama|name|full\\s+name|your\\s+name|nome|naam)(?:\\s+(?:lengkap|completo))?[ \\t*_]*[:=])"
     // 3 en strong
