@@ -719,7 +719,7 @@ std::optional<NameHit> Rules::parse_backward(const text::Folded& fo, std::string
   return hit;
 }
 
-std::optional<NameHit> Rules::parse_bare(const text::Folded& fo, std::string_view o, bool cased) const {
+std::optional<NameHit> Rules::parse_bare(const text::Folded& fo, std::string_view o) const {
   const std::string_view f = fo.text;
   std::vector<Word> words;
   std::size_t i = 0;
@@ -796,7 +796,6 @@ std::optional<NameHit> Rules::parse_bare(const text::Folded& fo, std::string_vie
     if (c == '?') return std::nullopt;
   }
   if (lexicon::is_place(words.front().fw)) return std::nullopt;
-  (void)cased;
   NameHit hit;
   hit.confidence = 0.75;
   hit.slot = true;
@@ -810,8 +809,6 @@ std::optional<NameHit> Rules::parse_bare(const text::Folded& fo, std::string_vie
 
 std::optional<NameHit> Rules::find_name(const text::Folded& fo, std::string_view o, bool awaiting_name) const {
   const std::string_view f = fo.text;
-  // Cheap pre-check: every trigger holds one of these letters sequences; a
-  // message without any letter cannot introduce anyone.
   if (f.empty()) return std::nullopt;
   const bool cased = is_cased(fo, o);
   std::optional<NameHit> best;
@@ -924,7 +921,7 @@ std::optional<NameHit> Rules::find_name(const text::Folded& fo, std::string_view
     }
   }
 
-  if (!best && awaiting_name) consider(parse_bare(fo, o, cased));
+  if (!best && awaiting_name) consider(parse_bare(fo, o));
   return best;
 }
 
@@ -987,10 +984,11 @@ void Rules::find_phones(const text::Folded& fo, bool lenient, PhoneScan& out) co
   out.offsets.clear();
   out.trailing_fragment.clear();
   const std::string_view f = fo.text;
-  // Cheap pre-check: at least 7 digits in the message.
+  // Cheap pre-check before any RE2 pass: a number (or the first half of a
+  // split one) needs at least 4 digits.
   int digit_count = 0;
   for (char c : f)
-    if (text::is_digit(c) && ++digit_count >= 7) break;
+    if (text::is_digit(c) && ++digit_count >= 4) break;
   if (digit_count < 4) return;
 
   StringPiece input(f.data(), f.size());
@@ -1235,10 +1233,6 @@ std::size_t Rules::correction_at(std::string_view folded) const {
   if (!correction_.Match(StringPiece(folded.data(), folded.size()), 0, folded.size(), RE2::UNANCHORED, &m, 1))
     return std::string_view::npos;
   return static_cast<std::size_t>(m.data() - folded.data());
-}
-
-bool Rules::is_correction(std::string_view folded) const {
-  return RE2::PartialMatch(StringPiece(folded.data(), folded.size()), correction_);
 }
 
 void Rules::find_signals(std::string_view folded, std::string& scratch, std::vector<std::string>& intents,

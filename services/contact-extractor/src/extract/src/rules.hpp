@@ -52,7 +52,6 @@ class Rules {
   // Bit set of Slot values a bot/agent message asks for.
   unsigned asked_slots(std::string_view folded, bool has_phone, bool has_email) const;
 
-  bool is_correction(std::string_view folded) const;
   // Offset of the first correction word, or npos.
   std::size_t correction_at(std::string_view folded) const;
 
@@ -74,7 +73,7 @@ class Rules {
                                        int mode, bool cased) const;
   std::optional<NameHit> parse_backward(const text::Folded& f, std::string_view o, std::size_t pos, double conf,
                                         bool cased) const;
-  std::optional<NameHit> parse_bare(const text::Folded& f, std::string_view o, bool cased) const;
+  std::optional<NameHit> parse_bare(const text::Folded& f, std::string_view o) const;
   bool clause_start(std::string_view f, std::size_t pos) const;
   std::optional<std::string> validate_phone(std::string_view raw, bool cue) const;
   std::optional<std::string> validate_phone_uncached(const std::string& digits, bool plus, bool cue) const;
