@@ -27,23 +27,35 @@ python3 "$here/gen_corpus.py" "$messages" > "$work/corpus.jsonl"
 conversations=$(wc -l < "$work/corpus.jsonl")
 bytes=$(wc -c < "$work/corpus.jsonl")
 
-# Pin to one core so the figure is per core; warm the page cache first.
+# Pin to one core so the figure is per core; warm the page cache first. The
+# rate uses the process's CPU time (user + sys), which is what "per core"
+# means and stays meaningful on a machine busy with other work; wall time is
+# printed beside it.
 pin=()
 command -v taskset >/dev/null && pin=(taskset -c 0)
 cat "$work/corpus.jsonl" > /dev/null
-best=""
-for run in 1 2 3; do
-  start=$(date +%s.%N)
-  "${pin[@]}" "$bin" extract --region ID < "$work/corpus.jsonl" > "$work/out.jsonl"
-  end=$(date +%s.%N)
-  secs=$(python3 -c "print(f'{$end - $start:.3f}')")
-  if [[ -z "$best" ]] || python3 -c "import sys; sys.exit(0 if $secs < $best else 1)"; then best=$secs; fi
-done
+read -r best_cpu best_wall < <(python3 - "$work" "${pin[@]}" "$bin" <<'PY'
+import resource, subprocess, sys, time
+work, cmd = sys.argv[1], sys.argv[2:] + ["extract", "--region", "ID"]
+best = None
+for _ in range(3):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    with open(f"{work}/corpus.jsonl", "rb") as i, open(f"{work}/out.jsonl", "wb") as o:
+        subprocess.run(cmd, stdin=i, stdout=o, check=True)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if best is None or cpu < best[0]:
+        best = (cpu, wall)
+print(f"{best[0]:.3f} {best[1]:.3f}")
+PY
+)
 lines=$(wc -l < "$work/out.jsonl")
 errors=$(grep -c '"error"' "$work/out.jsonl" || true)
 [[ "$lines" -eq "$conversations" ]] || { echo "expected $conversations output lines, got $lines" >&2; exit 1; }
-rate=$(python3 -c "print(int($messages / $best))")
-report="extractor CLI throughput: $messages messages in $conversations conversations ($bytes bytes), best of 3: ${best}s on one core = $rate msg/s (target 20000), errors: $errors, binary: ${bin#$root/}"
+rate=$(python3 -c "print(int($messages / $best_cpu))")
+report="extractor CLI throughput: $messages messages in $conversations conversations ($bytes bytes), best of 3: ${best_cpu}s CPU (${best_wall}s wall) on one core = $rate msg/s per core (target 20000), errors: $errors, binary: ${bin#$root/}"
 echo "$report"
 mkdir -p "$results" 2>/dev/null && echo "$report" > "$results/extractor.txt" || true
 [[ "$rate" -ge 20000 ]]

@@ -1,22 +1,24 @@
-// Multi-phrase matching over folded text (internal): one RE2::Set per list,
-// so a message is scanned once per list however many phrases it holds.
+// Multi-phrase matching over folded text (internal): keyword lists of intents
+// and score signals, and the negation marker that runs before them.
 #pragma once
 
 #include <re2/re2.h>
-#include <re2/set.h>
 
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace leadpipe::extract {
 
-// A set of keyed phrases. Phrases are folded (case/diacritics), matched on
-// word boundaries, and a space in a phrase matches any run of spaces or
-// hyphens ("lihat lihat" matches "lihat-lihat"). '_' counts as a word
-// character so negated words ("not_interested") do not match "interested".
-// Immutable after compile(); match() is thread-safe.
+// A set of keyed phrases matched on whole words of folded text. Phrases are
+// folded (case/diacritics); a word is a run of [a-z0-9_'] or other non-ASCII
+// letters, so "not_interested" (a negated word) never matches "interested".
+// The words of a multi-word phrase may be separated by spaces or hyphens
+// ("lihat lihat" matches "lihat-lihat") but not by other punctuation.
+// Matching is a hash lookup per word: linear in the text, independent of the
+// number of phrases. Immutable after compile(); match() is thread-safe.
 class PhraseSet {
  public:
   PhraseSet();
@@ -28,14 +30,18 @@ class PhraseSet {
   bool add(std::string key, std::string_view phrase);
   void compile();
   bool empty() const { return keys_.empty(); }
-  // Indices of the matching phrases, ascending.
+  // Indices of the matching phrases, ascending, each once.
   void match(std::string_view folded, std::vector<int>& hits) const;
   const std::string& key(int i) const { return keys_[static_cast<std::size_t>(i)]; }
 
  private:
-  std::unique_ptr<re2::RE2::Set> set_;
+  struct Phrase {
+    std::vector<std::string> words;  // the words after the first
+    int index;
+  };
   std::vector<std::string> keys_;
-  bool compiled_ = false;
+  // first word → phrases starting with it (the map's keys own their strings)
+  std::unordered_map<std::string, std::vector<Phrase>> by_first_;
 };
 
 // Rewrites "tidak tertarik" / "not really interested" / "não tenho interesse"
