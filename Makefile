@@ -16,8 +16,11 @@ NPROC        := $(shell nproc 2>/dev/null || echo 2)
 CTEST_FLAGS  ?= -j$(NPROC)
 FUZZ_SECONDS ?= 20
 SOURCE_DIRS  := libs services tests bench
+# Boost 1.74's Asio only detects C++20 coroutines on GCC (on clang it looks for
+# the Coroutines TS and libc++), so clang builds and clang-tidy must be told.
+CLANG_ASIO_DEFS := -DBOOST_ASIO_HAS_CO_AWAIT=1 -DBOOST_ASIO_HAS_STD_COROUTINE=1
 
-.PHONY: help deps configure build test run up down status bench fuzz fmt fmt-check lint clean
+.PHONY: help deps configure build binaries test run up down status bench fuzz fmt fmt-check lint clean
 
 help:
 	@echo "make deps      install missing Debian packages and the Kafka jars (deploy/local/deps.sh)"
@@ -43,6 +46,11 @@ configure: deps
 build: configure
 	@ninja -C $(BUILD_DIR)
 
+# What the stack runs (services + leadctl): `make run`/`make up` need no test binaries.
+SERVICE_TARGETS := ingest-gateway contact-extractor lead-store leadctl
+binaries: configure
+	@ninja -C $(BUILD_DIR) $(SERVICE_TARGETS)
+
 # Tests needing PostgreSQL/Kafka share one throwaway server pair (CTest
 # fixture `infra` = deploy/local/test-infra.sh, RESOURCE_LOCK serialises them);
 # unit tests run in parallel around them.
@@ -57,10 +65,10 @@ test: build
 	exit $$rc
 
 # up.sh/run.sh would install deps and build again: already done by `build`.
-run: build
+run: binaries
 	@deploy/local/run.sh --no-deps --no-build
 
-up: build
+up: binaries
 	@deploy/local/up.sh --no-deps --no-build
 
 down:
@@ -87,9 +95,8 @@ bench: build
 # new inputs go to $(FUZZ_DIR)/corpus/<target>, crashes to $(FUZZ_DIR)/artifacts/.
 fuzz: deps
 	@set -e; \
-	if [ ! -f $(FUZZ_DIR)/build.ninja ]; then \
-	  CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DLEADPIPE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo; \
-	fi; \
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DLEADPIPE_FUZZ=ON \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS=$(CLANG_ASIO_DEFS)" >/dev/null; \
 	targets=$$(ninja -C $(FUZZ_DIR) -t targets all | sed -n 's/^\(fuzz_[A-Za-z0-9_]*\): .*/\1/p' | sort -u); \
 	if [ -z "$$targets" ]; then echo "make fuzz: no fuzz_* targets defined"; exit 0; fi; \
 	ninja -C $(FUZZ_DIR) $$targets; \
@@ -126,7 +133,8 @@ lint: configure
 	fi; \
 	files=$$(for f in $$files; do [ -f "$$f" ] && echo "$$f"; done); \
 	if [ -z "$$files" ]; then echo "make lint: nothing to check (LINT_ALL=1 checks everything)"; exit 0; fi; \
-	run-clang-tidy -quiet -p $(BUILD_DIR) -j $(NPROC) $$files
+	run-clang-tidy -quiet -p $(BUILD_DIR) -j $(NPROC) \
+	  $(foreach d,$(CLANG_ASIO_DEFS),-extra-arg=$(d)) $$files
 
 clean:
 	rm -rf $(BUILD_DIR) $(FUZZ_DIR)
