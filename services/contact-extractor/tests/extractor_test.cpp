@@ -113,6 +113,17 @@ TEST_CASE("names: honorifics stripped, case normalised, accents kept", "[unit]")
   CHECK(name_of("my name is kevin o'brien") == "Kevin O'Brien");
 }
 
+TEST_CASE("names: split over messages, abbreviations, denials", "[unit]") {
+  // "nama saya" alone: the next message is the name.
+  CHECK(name_of({{U, "nama saya"}, {U, "Budi Santoso"}}) == "Budi Santoso");
+  CHECK(name_of({{U, "my name is"}, {U, "why do you ask?"}}) == "<none>");
+  CHECK(name_of("saya Muh. Fadli Rahman, mau tanya kuliah") == "Muh. Fadli Rahman");
+  CHECK(name_of("saya M. Rizky") == "M. Rizky");
+  CHECK(name_of("I am Ana. Need info pls") == "Ana");
+  CHECK(name_of("Sir mera naam Deepika Padukone nahi hai lol, main Deepika Rao hoon") == "Deepika Rao");
+  CHECK(name_of("nama saya bukan Budi") == "<none>");
+}
+
 TEST_CASE("names: the explicit full name beats a nickname", "[unit]") {
   CHECK(name_of("nama saya Stefani Wijaya tapi panggil aja Fani ya kak") == "Stefani Wijaya");
   CHECK(name_of("panggil saja Dodi kak") == "Dodi");
@@ -166,6 +177,7 @@ TEST_CASE("phones: numbers the bot said are not the user's", "[unit]") {
 TEST_CASE("phones: a number split over two messages is joined", "[unit]") {
   CHECK(phones_of({{U, "no hp aku 0822-5147"}, {U, "-0683"}}) == V{"+6282251470683"});
   CHECK(phones_of({{U, "nomor saya 0813"}, {U, "7788 9900"}}) == V{"+6281377889900"});
+  CHECK(phones_of({{U, "wa saya 0812"}, {U, "3390"}, {U, "7745"}}) == V{"+6281233907745"});
   // An unrelated message in between drops the fragment.
   CHECK(phones_of({{U, "no hp aku 0822-5147"}, {U, "eh bentar"}, {U, "0683"}}) == V{});
 }

@@ -135,8 +135,9 @@ void Extractor::Impl::observe_user(ConversationState& st, const Message& m, Scra
 
   // --- phones
   std::vector<std::string> new_phones;
-  if (auto joined = rules.join_fragment(st.pending_phone, sc.folded)) new_phones.push_back(*joined);
-  st.pending_phone.clear();
+  std::string still_partial;
+  if (auto joined = rules.join_fragment(st.pending_phone, sc.folded, &still_partial)) new_phones.push_back(*joined);
+  st.pending_phone = std::move(still_partial);
   rules.find_phones(sc.folded, (st.awaiting & slot_bit(Slot::phone)) != 0, sc.phones);
   bool corrected_here = false;  // "0812 4444 5555, sorry I mean 0812 4444 5566"
   if (correction) {
@@ -150,7 +151,8 @@ void Extractor::Impl::observe_user(ConversationState& st, const Message& m, Scra
     if (corrected_here && sc.phones.offsets[k] < correction_at) continue;
     if (std::find(new_phones.begin(), new_phones.end(), p) == new_phones.end()) new_phones.push_back(p);
   }
-  if (new_phones.empty() && !sc.phones.trailing_fragment.empty()) st.pending_phone = sc.phones.trailing_fragment;
+  if (new_phones.empty() && st.pending_phone.empty() && !sc.phones.trailing_fragment.empty())
+    st.pending_phone = sc.phones.trailing_fragment;
   std::erase_if(new_phones, [&](const std::string& p) {
     return std::find(st.bot_phones.begin(), st.bot_phones.end(), p) != st.bot_phones.end();
   });
@@ -223,6 +225,10 @@ void Extractor::Impl::observe_user(ConversationState& st, const Message& m, Scra
     }
     st.awaiting &= ~slot_bit(Slot::name);
     shared = true;
+  } else if (rules.ends_with_introduction(f)) {
+    // "nama saya" … "Budi": the user's own question, in effect.
+    st.awaiting |= slot_bit(Slot::name);
+    st.awaiting_since_ms = m.at_ms;
   }
 
   // --- program

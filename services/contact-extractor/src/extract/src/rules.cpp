@@ -293,6 +293,10 @@ Rules::Rules(const TenantConfig& cfg)
       date_like_("^\\d{1,4}[.\\-]\\d{1,2}[.\\-]\\d{1,4}$", opts()),
       time_like_("^\\d{1,2}[.:]\\d{2}(?:\\s*-\\s*\\d{1,2}[.:]\\d{2})?$", opts()),
       fragment_start_("^[\\s\\-.]*(\\d[\\d \\t.\\-]*\\d)\\s*[.!]?\\s*$", opts()),
+      trailing_intro_("(?:\\b(?:nama|nm)\\s*(?:lengkap\\s*)?(?:saya|aku|ku|sy)(?:\\s+(?:adalah|yaitu))?|\\bmy\\s+(?:full\\s+)?name\\s+is|"
+                      "\\bmy\\s+name's|\\bmeu\\s+nome\\s+(?:completo\\s+)?(?:e|eh)|\\bme\\s+chamo|\\bmera\\s+naam)"
+                      "[\\s:\\-]*$",
+                      opts()),
       email_probe_("@|\\b(?:at|arroba)\\b", opts()),
       email_bracket_at_("\\s*[\\[\\(\\{<]\\s*(?:at|arroba|@)\\s*[\\]\\)\\}>]\\s*", opts()),
       email_bracket_dot_("\\s*[\\[\\(\\{<]\\s*(?:dot|titik|ponto|punto|point)\\s*[\\]\\)\\}>]\\s*", opts()),
@@ -357,7 +361,7 @@ Rules::Rules(const TenantConfig& cfg)
       signals_(cfg.scoring) {
   for (const RE2* re : {&name_triggers_, &greeting_intro_, &sign_off_, &phone_candidate_, &phone_cue_,
                         &phone_cue_suffix_, &neg_cue_, &price_before_, &price_after_, &thousands_, &date_like_,
-                        &time_like_, &fragment_start_, &email_probe_, &email_bracket_at_, &email_bracket_dot_,
+                        &time_like_, &fragment_start_, &trailing_intro_, &email_probe_, &email_bracket_at_, &email_bracket_dot_,
                         &email_spaced_at_, &email_underscore_, &email_spaced_dot_, &email_local_dot_, &email_word_at_, &email_chain_at_, &email_word_dot_, &email_, &correction_, &ask_signal_,
                         &ask_name_, &atas_nama_other_, &ask_name_general_, &ask_name_other_, &ask_phone_, &ask_email_, &ask_program_, &opt_out_whole_}) {
     if (!re->ok()) throw std::logic_error("extractor pattern does not compile: " + re->pattern() + ": " + re->error());
@@ -546,9 +550,19 @@ std::optional<NameHit> Rules::parse_forward(const text::Folded& fo, std::string_
     bool glued;
     const std::size_t e = read_word(f, i, glued);
     Word w{i, e, f.substr(i, e - i), starts_upper(o, fo, i), false};
-    // "M." initial
-    if (e - i == 1 && e + 1 < f.size() && f[e] == '.' && f[e + 1] == ' ') {
-      w.initial = true;
+    // "M. Rizky", "Muh. Fadli": a short abbreviation is part of the name when
+    // a name word follows the dot ("Ana. Need info" ends at "Ana").
+    if (e - i <= 3 && e + 2 < f.size() && f[e] == '.' && f[e + 1] == ' ') {
+      std::size_t k = e + 1;
+      while (k < f.size() && f[k] == ' ') ++k;
+      char32_t ncp;
+      if (k < f.size() && text::is_letter((text::decode(f, k, ncp), ncp))) {
+        bool g2;
+        const std::size_t ke = read_word(f, k, g2);
+        const std::string_view next = f.substr(k, ke - k);
+        w.initial = !g2 && !lexicon::is_stopword(next) && !lexicon::is_honorific(next) &&
+                    (!cased || starts_upper(o, fo, k)) && !lexicon::is_stopword(w.fw);
+      }
     }
     if (glued) {
       stop_word = w.fw;
@@ -616,6 +630,9 @@ std::optional<NameHit> Rules::parse_forward(const text::Folded& fo, std::string_
   while (!words.empty() && (words.back().initial || lexicon::is_particle(words.back().fw))) words.pop_back();
   if (words.empty()) return std::nullopt;
 
+  // "mera naam X nahi hai", "nama saya bukan X": a denial, not an introduction.
+  if (stop_word == "nahi" || stop_word == "nahin" || stop_word == "bukan" || stop_word == "not" || stop_word == "nao")
+    return std::nullopt;
   // Organisations and places are not people.
   for (const auto& w : words)
     if (lexicon::is_org_word(w.fw)) return std::nullopt;
@@ -1124,15 +1141,22 @@ void Rules::find_phones(const text::Folded& fo, bool lenient, PhoneScan& out) co
   }
 }
 
-std::optional<std::string> Rules::join_fragment(std::string_view fragment, const text::Folded& fo) const {
+std::optional<std::string> Rules::join_fragment(std::string_view fragment, const text::Folded& fo,
+                                                std::string* still_partial) const {
+  if (still_partial) still_partial->clear();
   if (fragment.empty()) return std::nullopt;
   const std::string_view f = fo.text;
   StringPiece m;
-  if (!RE2::FullMatch(StringPiece(f.data(), f.size()), fragment_start_, &m)) return std::nullopt;
+  // a message of digits only (with separators) continues the number
+  const bool digits_only = RE2::FullMatch(StringPiece(f.data(), f.size()), fragment_start_, &m);
+  if (!digits_only) return std::nullopt;
   std::string joined(fragment);
   for (char c : std::string_view(m.data(), m.size()))
     if (text::is_digit(c)) joined.push_back(c);
-  return validate_phone(joined, true);
+  if (auto e164 = validate_phone(joined, true)) return e164;
+  // "0812" … "3390" … "7745": still short, keep collecting
+  if (still_partial && joined.size() < 13) *still_partial = joined;
+  return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------
@@ -1226,6 +1250,10 @@ unsigned Rules::asked_slots(std::string_view folded, bool has_phone, bool has_em
   if (!has_email && RE2::PartialMatch(in, ask_email_)) slots |= slot_bit(Slot::email);
   if (has_programs() && RE2::PartialMatch(in, ask_program_)) slots |= slot_bit(Slot::program);
   return slots;
+}
+
+bool Rules::ends_with_introduction(std::string_view folded) const {
+  return RE2::PartialMatch(StringPiece(folded.data(), folded.size()), trailing_intro_);
 }
 
 std::size_t Rules::correction_at(std::string_view folded) const {

@@ -45,7 +45,11 @@ class Rules {
   void find_phones(const text::Folded& f, bool lenient, PhoneScan& out) const;
   // Joins a fragment remembered from the previous message with the digits
   // this message starts with ("-0683"); returns the E.164 number if valid.
-  std::optional<std::string> join_fragment(std::string_view fragment, const text::Folded& f) const;
+  // A fragment that is still too short to be a number goes to *still_partial.
+  std::optional<std::string> join_fragment(std::string_view fragment, const text::Folded& f,
+                                           std::string* still_partial = nullptr) const;
+  // "nama saya" / "my name is" with nothing after it: the name follows in the next message.
+  bool ends_with_introduction(std::string_view folded) const;
 
   void find_emails(std::string_view folded, std::vector<std::string>& out) const;
 
@@ -97,6 +101,7 @@ class Rules {
   RE2 date_like_;
   RE2 time_like_;
   RE2 fragment_start_;
+  RE2 trailing_intro_;
   RE2 email_probe_;
   RE2 email_bracket_at_;
   RE2 email_bracket_dot_;
