@@ -216,6 +216,16 @@ TEST_CASE("slots: replies that are clearly not names do not fill the slot", "[un
   CHECK(name_of({{B, "Boleh tahu nama kakak?"}, {U, "Jurusan apa saja yang ada?"}}) == "<none>");
   CHECK(name_of({{B, "Boleh tahu nama kakak?"}, {U, "halo kak"}}) == "<none>");
   CHECK(name_of({{B, "Email kakak?"}, {U, "rina.w@example.com"}}) == "<none>");
+  // Short replies people send to "what's your name?" that are not names.
+  for (const char* reply :
+       {"STOP", "ok", "Iya", "Tidak", "Nanti", "Sebentar", "Boleh", "Siap", "No", "Yes", "Sure", "Later", "Não", "Claro",
+        "Haan", "Nahi", "Thanks", "Makasih", "Halo", "Test", "P", "Min", "Kak", "Info", "Promo", "Lokasi", "Jadwal",
+        "Daftar", "Online", "Cancel", "Berhenti", "Unsubscribe", "Parar", "Noted", "Mantap", "Hahaha", "wkwkwk",
+        "Private", "Secret", "Guest", "Terserah", "Whatever", "Rahasia", "Skip", "Kenapa", "Admin", "Orang tua",
+        "Mahasiswa", "Bandung", "SMA 3"}) {
+    INFO(reply);
+    CHECK(name_of({{B, "Boleh tahu nama kakak?"}, {U, reply}}) == "<none>");
+  }
   // The slot stays open over a non-answer.
   CHECK(name_of({{B, "Boleh tahu nama kakak?"}, {U, "halo kak"}, {U, "Tono"}}) == "Tono");
 }

@@ -88,6 +88,9 @@ const WordSet& stopwords() {
       "done finished married divorced pregnant retired unemployed graduated enrolled registered interested",
       "fine good bad better best worse same different also only just still already really quite pretty",
       "anonymous prefer later nope nah yup",
+      // replies to "what's your name?" that are not names
+      "stop berhenti unsubscribe unsub parar pare sair cancel cancelar claro test tes testing noted mantap",
+      "private confidential secret guest user bebas terserah whatever anything nothing entah",
       // English
       "i i'm im me my mine myself you your yours we our us they them their he him his she her it its",
       "a an the this that these those there here where when what who whom whose why how which",

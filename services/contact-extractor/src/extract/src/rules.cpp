@@ -143,7 +143,7 @@ bool is_clause_punct(char c) {
 bool is_short_name_word(std::string_view w) {
   static constexpr std::array<std::string_view, 22> k = {"an", "son", "long", "young", "may", "will", "hu", "han",
                                                          "mai", "lai", "ho", "ha", "ki", "ko", "do", "ma", "le",
-                                                         "la", "min", "hoang", "dan", "ali"};
+                                                         "la", "hoang", "dan", "ali", "lee"};
   return std::find(k.begin(), k.end(), w) != k.end();
 }
 
@@ -156,6 +156,17 @@ bool plausible_tld(std::string_view t) {
                                                          "store", "asia", "pro", "email", "live", "cloud", "school",
                                                          "academy", "web"};
   return std::find(k.begin(), k.end(), t) != k.end();
+}
+
+// "hahaha", "wkwkwk", "hehe": laughter, never a name.
+bool is_laughter(std::string_view w) {
+  if (w.size() < 4) return false;
+  for (std::size_t k = 0; k + 1 < w.size(); k += 2) {
+    const std::string_view pair = w.substr(k, 2);
+    if (pair != "ha" && pair != "he" && pair != "hi" && pair != "wk" && pair != "kw" && pair != "ah" && pair != "eh")
+      return false;
+  }
+  return true;
 }
 
 // Is f[b, e) the only word of the message (ignoring punctuation, emoji and
@@ -796,7 +807,9 @@ std::optional<NameHit> Rules::parse_bare(const text::Folded& fo, std::string_vie
       i = e;
       continue;
     }
-    if (lexicon::is_stopword(w.fw) || is_program_word(w.fw) || lexicon::is_org_word(w.fw)) return std::nullopt;
+    if (lexicon::is_stopword(w.fw) || is_program_word(w.fw) || lexicon::is_org_word(w.fw) || is_laughter(w.fw))
+      return std::nullopt;
+    if (e - i < 2) return std::nullopt;  // "P" (a ping), "k"
     const std::string_view stem = strip_nya(w.fw);
     if (!stem.empty() && (lexicon::is_stopword(stem) || lexicon::is_honorific(stem))) return std::nullopt;
     words.push_back(w);
