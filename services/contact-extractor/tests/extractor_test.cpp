@@ -96,6 +96,11 @@ TEST_CASE("names: traps are not names", "[unit]") {
   CHECK(name_of("I'm enquiring for my son, his name is Jake") == "<none>");
   CHECK(name_of("saya lahir 12-08-2005, masih bisa daftar?") == "<none>");
   CHECK(name_of("I'm thrilled to hear that") == "<none>");
+  for (const char* t : {"Halo kak, saya punya pertanyaan", "saya malas antri", "Saya selalu telat", "Oi, sou aposentado",
+                        "Sou iniciante", "Eu sou daqui mesmo", "I am certain about it", "saya biasanya sibuk"}) {
+    INFO(t);
+    CHECK(name_of(t) == "<none>");
+  }
   CHECK(name_of("sure, it's lisa.wong@example.org") == "<none>");
 }
 
@@ -111,6 +116,9 @@ TEST_CASE("names: honorifics stripped, case normalised, accents kept", "[unit]")
   CHECK(name_of("Meu nome é Maria da Silva Santos") == "Maria da Silva Santos");
   CHECK(name_of("Hi, I'm Ahmad bin Ismail, interested") == "Ahmad bin Ismail");
   CHECK(name_of("my name is kevin o'brien") == "Kevin O'Brien");
+  // Only the keyboard's capital at the start: the lower-case name still counts.
+  CHECK(name_of("Saya budi mau tanya") == "Budi");
+  CHECK(name_of("Halo kak, saya budi santoso, mau tanya") == "Budi Santoso");
 }
 
 TEST_CASE("names: split over messages, abbreviations, denials", "[unit]") {

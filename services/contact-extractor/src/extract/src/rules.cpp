@@ -229,12 +229,16 @@ bool starts_upper(std::string_view o, const text::Folded& f, std::size_t fb) {
 
 // Is the message written with meaningful capitalisation (some Title-case
 // words and some lower-case words)? In all-lower or ALL-CAPS chat the case of
-// a word says nothing about it being a name.
+// a word says nothing about it being a name. Words at a sentence start do not
+// count: phone keyboards capitalise those by themselves ("Saya budi …").
 bool is_cased(const text::Folded& f, std::string_view o) {
   int title = 0, lower = 0;
   std::size_t i = 0;
+  bool sentence_start = true;
   while (i < f.text.size()) {
     if (!is_word_byte(f.text[i]) || f.text[i] == '\'') {
+      const char c = f.text[i];
+      if (c == '.' || c == '!' || c == '?' || c == '\n') sentence_start = true;
       ++i;
       continue;
     }
@@ -248,8 +252,12 @@ bool is_cased(const text::Folded& f, std::string_view o) {
     std::size_t ob = f.map[i];
     const std::size_t l0 = text::decode(o, ob, c0);
     if (j - i > 1 && ob + l0 < o.size()) text::decode(o, ob + l0, c1);
-    if (text::is_upper(c0) && text::is_lower(c1)) ++title;
-    else if (text::is_lower(c0)) ++lower;
+    if (text::is_upper(c0) && text::is_lower(c1)) {
+      if (!sentence_start) ++title;
+    } else if (text::is_lower(c0)) {
+      ++lower;
+    }
+    sentence_start = false;
     i = j;
   }
   return title > 0 && lower > 0;
