@@ -173,6 +173,13 @@ TEST_CASE("phones: prices, dates, ID cards, OTPs, orders and accounts are ignore
   CHECK(phones_of("Meu CPF é 123.456.789-09") == V{});
   CHECK(phones_of("kantor buka jam 08.00-16.00 kan kak?") == V{});
   CHECK(phones_of("nomor pendaftaran 2024-0012345") == V{});
+  CHECK(phones_of("VA BCA 8808 0812 3456 7890") == V{});
+  CHECK(phones_of("SIM 123456789012") == V{});
+  CHECK(phones_of("NIK 3273 0123 4567 0001") == V{});
+  // … while a phone cue nearer to the number wins
+  CHECK(phones_of("sim, meu número é +55 11 98765-4321") == V{"+5511987654321"});
+  CHECK(phones_of("+62 (0) 812-3456-7890") == V{"+6281234567890"});
+  CHECK(phones_of("wa.me/6281234567890") == V{"+6281234567890"});
 }
 
 TEST_CASE("phones: numbers the bot said are not the user's", "[unit]") {
@@ -202,6 +209,8 @@ TEST_CASE("emails: plain, obfuscated, spaced, lower-cased", "[unit]") {
   CHECK(emails_of("mari.souza arroba gmail ponto com") == V{"mari.souza@gmail.com"});
   CHECK(emails_of("dini@gmail") == V{"dini@gmail.com"});
   CHECK(emails_of("I'll be at home at noon") == V{});
+  CHECK(emails_of("ig saya @rina.putri") == V{});  // an Instagram handle, not an address
+  CHECK(emails_of("email budi @ gmail.com") == V{"budi@gmail.com"});
   CHECK(emails_of({{B, "Kirim berkas ke admisi@kampus.ac.id ya"}, {U, "oke saya kirim ke admisi@kampus.ac.id"}}) == V{});
 }
 

@@ -299,7 +299,7 @@ Rules::Rules(const TenantConfig& cfg)
           "transaction|trx|ref|reference|referensi|tiket|ticket|nim|nis|nisn|nrp|npm|matricula|registration|"
           "pendaftaran|registrasi|kartu|card|cartao|serial|imei|kupon|voucher|bpjs|polis|policy|klaim|claim|"
           "pelanggan|customer|member|billing|tagihan|pembayaran|payment|pagamento|boleto|pix|bca|bri|bni|"
-          "mandiri|conta|agencia|id|no\\.?\\s*id|booking\\s+(?:id|code|no))(?:[^a-z0-9_]|$)",
+          "mandiri|conta|agencia|sim|antrian|queue|id|no\\.?\\s*id|booking\\s+(?:id|code|no))(?:[^a-z0-9_]|$)",
           opts()),
       price_before_("(?:rp|idr|usd|us\\$|r\\$|\\$|rs|inr|brl|eur|€|£|₹|harga|biaya|price|cost|fee|preco|valor|total)"
                     "[\\s.:]*$",
@@ -969,6 +969,13 @@ std::optional<NameHit> Rules::find_name(const text::Folded& fo, std::string_view
 std::optional<std::string> Rules::validate_phone(std::string_view raw, bool cue) const {
   std::string digits;
   bool plus = false;
+  // "+62 (0) 812 …": the trunk zero some people keep in brackets.
+  std::string without_trunk;
+  if (raw.find("(0)") != std::string_view::npos) {
+    without_trunk.assign(raw.data(), raw.size());
+    without_trunk.erase(without_trunk.find("(0)"), 3);
+    raw = without_trunk;
+  }
   for (char c : raw) {
     if (text::is_digit(c)) digits.push_back(c);
     else if (c == '+' && digits.empty()) plus = true;
@@ -1252,6 +1259,11 @@ void Rules::find_emails(std::string_view folded, std::vector<std::string>& out) 
     std::string l(local.data(), local.size());
     if (l.size() > 64 || d.size() > 255) continue;
     std::string email = l + "@" + d;
+    // An address that only exists after de-obfuscation ("ig saya @rina.putri"
+    // joined to "saya@rina.putri") must end in a plausible TLD.
+    if (dot != std::string::npos && folded.find(email) == std::string_view::npos &&
+        !plausible_tld(std::string_view(d).substr(dot + 1)))
+      continue;
     if (std::find(out.begin(), out.end(), email) == out.end()) out.push_back(std::move(email));
     if (out.size() >= 8) break;
   }
