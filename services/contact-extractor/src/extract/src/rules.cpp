@@ -69,7 +69,7 @@ constexpr const char* kNameTriggers =
     // 18 pt answers: "É a Juliana", "Com o Pedro", "Fala a Carla" (clause start)
     "|(\\b(?:e|eh|com|fala)\\s+(?:o|a)\\b)"
     // 19 a label without a colon mid-message: "…, nama Wahyu" (clause start; honorifics not skipped)
-    "|(\\b(?:nama|name|nome)(?:\\s+(?:lengkap|panggilan|completo))?\\b)"
+    "|(\\b(?:nama|name|nome|naam)(?:\\s+(?:lengkap|panggilan|completo))?\\b)"
     // 20 id: booking "atas nama X" (not a bank account's or a child's)
     "|(\\batas\\s+nama\\b)"
     // 21 Hindi: main/mai X hoon
@@ -153,7 +153,7 @@ bool plausible_tld(std::string_view t) {
   if (t.size() == 2) return true;
   static constexpr std::array<std::string_view, 24> k = {"com", "net", "org", "edu", "gov", "info", "biz", "mil",
                                                          "int", "app", "dev", "online", "site", "xyz", "tech",
-                                                         "store", "asia", "pro", "email", "live", "cloud", "school",
+                                                         "store", "asia", "pro", "mail", "live", "cloud", "school",
                                                          "academy", "web"};
   return std::find(k.begin(), k.end(), t) != k.end();
 }
@@ -322,8 +322,8 @@ Rules::Rules(const TenantConfig& cfg)
       email_spaced_at_("[ \\t]*@[ \\t]*", opts()),
       email_underscore_("([a-z0-9])\\s+(?:underscore|garis\\s+bawah|sublinhado)\\s+([a-z0-9])", opts()),
       email_spaced_dot_("(@[a-z0-9][a-z0-9.\\-]*[a-z0-9])[ \\t]+\\.[ \\t]*([a-z0-9])", opts()),
-      email_word_at_("([a-z0-9][a-z0-9._%+\\-]*)\\s+(?:at|arroba)\\s+([a-z0-9][a-z0-9\\-]*)\\s*(?:\\.|\\s(?:dot|titik|ponto)\\s)"
-                     "\\s*([a-z]{2,24})\\b",
+      email_word_at_("([a-z0-9][a-z0-9._%+\\-]*)\\s+(?:at|arroba)\\s+([a-z0-9][a-z0-9\\-]*)(?:\\.|\\s+(?:dot|titik|ponto)\\s+)"
+                     "([a-z]{2,24})\\b",
                      opts()),
       email_local_dot_("\\b([a-z0-9_]+)\\s+(?:dot|titik|ponto)\\s+([a-z0-9_.]+)\\s+(?:at|arroba)\\s+", opts()),
       email_chain_at_("^\\s*(?:\\.|\\s(?:dot|titik|ponto)\\s)?\\s*[a-z]*\\s+(?:at|arroba)\\s", opts()),
