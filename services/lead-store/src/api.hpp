@@ -15,8 +15,9 @@ namespace leadpipe::leads {
 struct ApiDeps {
   pg::Pool& pool;
   const auth::JwtVerifier& verifier;
-  Pipeline pipeline = Pipeline::admissions();
+  Pipeline pipeline = Pipeline::admissions();  // unused: each tenant's pipeline is loaded per request
   log::Logger logger;
+  std::string default_region = "ID";            // region of phone numbers written without +
 };
 
 void add_api_routes(http::Router& router, std::shared_ptr<ApiDeps> deps);

@@ -6,6 +6,7 @@
 #include <leadpipe/outbox/outbox.hpp>
 
 #include "lead_json.hpp"
+#include "crm_repository.hpp"
 #include "repository.hpp"
 
 namespace leadpipe::leads {
@@ -74,7 +75,8 @@ void handle_contact_extracted(const ConsumerDeps& deps, const kafka::Record& rec
     if (lead_id) existing = repo::load(tx, x.tenant, *lead_id, true);
 
     const auto now = events::now_rfc3339();
-    auto r = merge_extraction(existing, x, deps.pipeline, events::uuid_v4(), now);
+    const auto pipeline = repo::pipeline_for(tx, x.tenant);
+    auto r = merge_extraction(existing, x, pipeline, events::uuid_v4(), now);
     if (r.created) {
       repo::insert(tx, r.lead);
     } else if (!r.changed.empty()) {
@@ -92,6 +94,8 @@ void handle_contact_extracted(const ConsumerDeps& deps, const kafka::Record& rec
       repo::publish(tx, std::string(events::topics::lead_updated), r.lead, lead_event_data(r.lead, &r.changed));
     }
     if (r.previous_stage) {
+      repo::add_stage_history(tx, r.lead, *r.previous_stage, "system", "contact data complete",
+                              existing ? existing->stage_changed_at : r.lead.stage_changed_at);
       repo::add_activity(tx, r.lead.id, "stage_changed", "system",
                          R"({"from":")" + *r.previous_stage + R"(","to":")" + r.lead.stage +
                              R"(","reason":"contact data complete"})",

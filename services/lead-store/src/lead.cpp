@@ -108,13 +108,6 @@ Extraction parse_extraction(std::string event_id, std::string tenant, const std:
   return x;
 }
 
-Pipeline Pipeline::admissions() {
-  return Pipeline{"admissions",
-                  {"incomplete", "new", "contacted", "qualified", "enrolled", "lost"},
-                  "incomplete",
-                  "new"};
-}
-
 bool contact_complete(const Lead& lead) {
   return lead.name.has_value() && (lead.phone.has_value() || lead.email.has_value());
 }
@@ -190,8 +183,8 @@ MergeResult merge_extraction(const std::optional<Lead>& existing, const Extracti
 
   const bool complete = contact_complete(lead);
   if (r.created) {
-    lead.stage = complete ? pipeline.complete_stage : pipeline.incomplete_stage;
-  } else if (lead.stage == pipeline.incomplete_stage && complete) {
+    lead.stage = pipeline.initial_stage(complete);
+  } else if (!pipeline.incomplete_stage.empty() && lead.stage == pipeline.incomplete_stage && complete) {
     r.previous_stage = lead.stage;
     lead.stage = pipeline.complete_stage;
     lead.stage_changed_at = now;

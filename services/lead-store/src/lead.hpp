@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "pipeline.hpp"
+
 namespace leadpipe::leads {
 
 struct Evidence {
@@ -57,22 +59,19 @@ struct Lead {
   std::optional<std::string> tier;
   std::vector<std::string> score_reasons;
   std::vector<std::string> intents;
-  std::optional<std::string> assigned_to;
+  std::optional<std::string> assigned_to;   // telecaller (first line)
+  std::optional<std::string> counsellor;    // second line (seed 003)
+  std::optional<std::string> owner;         // sales head whose pool holds the lead
+  std::optional<std::string> interest;      // hot | warm | cold, set by hand
+  std::optional<std::string> session_year;
+  std::optional<std::string> last_contacted_at;
+  std::optional<std::string> created_by;
+  std::vector<std::string> tags;            // read-only here: lead_tags is the truth
   int version = 0;
   std::map<std::string, double> confidence;  // field → confidence of its current value
   std::string stage_changed_at;
   std::string created_at;
   std::string updated_at;
-};
-
-// Stages are data. The default is the admissions pipeline of seed 000:
-// incomplete → new → contacted → qualified → enrolled | lost.
-struct Pipeline {
-  std::string name;
-  std::vector<std::string> stages;
-  std::string incomplete_stage;   // where a lead waits until its contact data is complete
-  std::string complete_stage;     // where it moves automatically once complete
-  static Pipeline admissions();
 };
 
 // Name plus a way to reach the person (phone or email).

@@ -47,6 +47,12 @@ void write_lead_members(JsonWriter& w, const Lead& lead, const char* id_key) {
   strings(w, "score_reasons", lead.score_reasons);
   strings(w, "intents", lead.intents);
   opt(w, "assigned_to", lead.assigned_to);
+  opt(w, "counsellor", lead.counsellor);
+  opt(w, "owner", lead.owner);
+  opt(w, "interest", lead.interest);
+  opt(w, "session_year", lead.session_year);
+  strings(w, "tags", lead.tags);
+  opt(w, "last_contacted_at", lead.last_contacted_at);
   str(w, "stage_changed_at", lead.stage_changed_at);
   str(w, "created_at", lead.created_at);
   str(w, "updated_at", lead.updated_at);

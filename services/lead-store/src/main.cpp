@@ -8,6 +8,7 @@
 
 #include "api.hpp"
 #include "consumer.hpp"
+#include "followup_scheduler.hpp"
 
 using namespace leadpipe;
 
@@ -25,6 +26,14 @@ int main() {
     const bool migrate = env.boolean("LEADSTORE_MIGRATE_ON_START", true, "apply migrations/leads at start-up");
     const auto jwt_secret = env.secret("JWT_SECRET", "HS256 key of the CRM API's bearer tokens");
     if (!jwt_secret.empty() && jwt_secret.size() < 32) env.fail("JWT_SECRET", "must be at least 32 bytes");
+    const auto region = env.string("LEADSTORE_DEFAULT_REGION", "ID",
+                                   "ISO 3166 region of phone numbers written without a country code");
+    if (region.size() != 2 || !std::isupper(static_cast<unsigned char>(region[0])) ||
+        !std::isupper(static_cast<unsigned char>(region[1]))) {
+      env.fail("LEADSTORE_DEFAULT_REGION", "must be a two-letter upper-case region code, e.g. ID");
+    }
+    const auto followup_interval = env.integer("LEADSTORE_FOLLOWUP_INTERVAL_MS", 5000, 100, 3600000,
+                                               "how often the follow-up scheduler looks for due follow-ups");
     env.validate();
 
     const auto logger = log::root();
@@ -47,13 +56,19 @@ int main() {
         logger, registry);
 
     http::Router router;
-    leads::add_api_routes(router, std::make_shared<leads::ApiDeps>(leads::ApiDeps{pool, verifier, leads::Pipeline::admissions(), logger}));
+    leads::add_api_routes(router, std::make_shared<leads::ApiDeps>(
+                                      leads::ApiDeps{pool, verifier, leads::Pipeline::admissions(), logger, region}));
+    leads::FollowupScheduler scheduler(
+        pool, {.interval = std::chrono::milliseconds(followup_interval)}, logger.with({{"component", "followups"}}),
+        registry);
     http::Server server(http_cfg, std::move(router), registry, logger);
     server.set_readiness([&] { return producer.healthy() && consumer.healthy() && pool.healthy(); });
     relay.start();
     consumer.start();
+    scheduler.start();
     logger.info("listening", {{"port", server.port()}});
     server.run();
+    scheduler.stop();
     consumer.stop();
     relay.stop();
     producer.flush(std::chrono::seconds(5));

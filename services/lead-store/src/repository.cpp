@@ -17,7 +17,10 @@ namespace {
 const std::string kLeadColumns =
     "id::text, tenant, name, phone, email, program, stage, source, channel, score, tier, "
     "score_reasons::text, intents::text, assigned_to, version, capture_confidence::text, " LP_TS(
-        "stage_changed_at") ", " LP_TS("created_at") ", " LP_TS("updated_at");
+        "stage_changed_at") ", " LP_TS("created_at") ", " LP_TS("updated_at") ", counsellor, owner, interest, "
+    "session_year, " LP_TS("last_contacted_at") ", created_by, array_to_json(tags)::text";
+// Number of columns in kLeadColumns (list() appends its cursor keys after them).
+constexpr int kLeadColumnCount = 26;
 
 std::optional<std::string> opt(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
@@ -85,12 +88,34 @@ Lead from_row(const pqxx::row& r) {
   l.stage_changed_at = r[16].as<std::string>();
   l.created_at = r[17].as<std::string>();
   l.updated_at = r[18].as<std::string>();
+  l.counsellor = opt(r[19]);
+  l.owner = opt(r[20]);
+  l.interest = opt(r[21]);
+  l.session_year = opt(r[22]);
+  l.last_contacted_at = opt(r[23]);
+  l.created_by = opt(r[24]);
+  l.tags = json_strings(r[25].as<std::string>());
   return l;
 }
 
 std::optional<std::string> first_id(const pqxx::result& r) {
   if (r.empty()) return std::nullopt;
   return r[0][0].as<std::string>();
+}
+
+// A PostgreSQL text[] literal ("{"a","b\"c"}") for = ANY / @> parameters.
+std::string pg_array(const std::vector<std::string>& v) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : v[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
 }
 
 std::string hex(const std::string& s) {
@@ -148,26 +173,40 @@ std::optional<Lead> load(pqxx::transaction_base& tx, const std::string& tenant, 
   return from_row(r[0]);
 }
 
+std::optional<Lead> load_unerased(pqxx::work& tx, const std::string& tenant, const std::string& id) {
+  auto r = tx.exec_params("SELECT " + kLeadColumns +
+                              " FROM leads.leads WHERE tenant = $1 AND id = $2::uuid AND erased_at IS NULL FOR UPDATE",
+                          tenant, id);
+  if (r.empty()) return std::nullopt;
+  return from_row(r[0]);
+}
+
 void insert(pqxx::work& tx, const Lead& l) {
   tx.exec_params(
       "INSERT INTO leads.leads (id, tenant, name, phone, email, program, stage, source, channel, score, "
       "tier, score_reasons, intents, assigned_to, version, capture_confidence, stage_changed_at, "
-      "created_at, updated_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, "
-      "$13::jsonb, $14, $15, $16::jsonb, $17::timestamptz, $18::timestamptz, $19::timestamptz)",
+      "created_at, updated_at, counsellor, owner, interest, session_year, created_by) "
+      "VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, "
+      "$13::jsonb, $14, $15, $16::jsonb, $17::timestamptz, $18::timestamptz, $19::timestamptz, "
+      "$20, $21, $22, $23, $24)",
       l.id, l.tenant, l.name, l.phone, l.email, l.program, l.stage, l.source, l.channel, l.score, l.tier,
       json_array(l.score_reasons), json_array(l.intents), l.assigned_to, l.version,
-      json_confidence(l.confidence), l.stage_changed_at, l.created_at, l.updated_at);
+      json_confidence(l.confidence), l.stage_changed_at, l.created_at, l.updated_at, l.counsellor, l.owner,
+      l.interest, l.session_year, l.created_by);
 }
 
 void update(pqxx::work& tx, const Lead& l) {
   tx.exec_params0(
       "UPDATE leads.leads SET name = $3, phone = $4, email = $5, program = $6, stage = $7, score = $8, "
       "tier = $9, score_reasons = $10::jsonb, intents = $11::jsonb, assigned_to = $12, version = $13, "
-      "capture_confidence = $14::jsonb, stage_changed_at = $15::timestamptz, updated_at = $16::timestamptz "
+      "capture_confidence = $14::jsonb, stage_changed_at = $15::timestamptz, updated_at = $16::timestamptz, "
+      "counsellor = $17, owner = $18, interest = $19, session_year = $20, "
+      "last_contacted_at = $21::timestamptz "
       "WHERE tenant = $1 AND id = $2::uuid",
       l.tenant, l.id, l.name, l.phone, l.email, l.program, l.stage, l.score, l.tier,
       json_array(l.score_reasons), json_array(l.intents), l.assigned_to, l.version,
-      json_confidence(l.confidence), l.stage_changed_at, l.updated_at);
+      json_confidence(l.confidence), l.stage_changed_at, l.updated_at, l.counsellor, l.owner, l.interest,
+      l.session_year, l.last_contacted_at);
 }
 
 void add_identity(pqxx::work& tx, const std::string& tenant, const std::string& channel,
@@ -207,20 +246,49 @@ void publish(pqxx::work& tx, const std::string& type, const Lead& lead, const st
   outbox::enqueue(tx, kSchema, m);
 }
 
-ListPage list(pqxx::transaction_base& tx, const ListQuery& q) {
-  std::vector<std::string> params{q.tenant};
-  std::string where = "tenant = $1 AND deleted_at IS NULL";
-  auto add = [&](const std::string& clause, const std::string& value) {
+bool ListQuery::empty_filter() const {
+  return stages.empty() && !tier && !interest && tags.empty() && !assigned_to && !counsellor && !owner &&
+         !source && !session_year && !created_from && !created_to && !updated_from && !updated_to &&
+         !overdue && !(q && !q->empty());
+}
+
+namespace {
+
+// WHERE clause of a list query with its parameters ($1 = tenant).
+struct Where {
+  std::vector<std::string> params;
+  std::string sql;
+  std::string next() const { return "$" + std::to_string(params.size()); }
+  void add(const std::string& clause, const std::string& value) {
     params.push_back(value);
     std::string c = clause;
-    for (auto pos = c.find('?'); pos != std::string::npos; pos = c.find('?')) {
-      c.replace(pos, 1, "$" + std::to_string(params.size()));
-    }
-    where += " AND " + c;
-  };
-  if (q.stage) add("stage = ?", *q.stage);
-  if (q.tier) add("tier = ?", *q.tier);
-  if (q.assigned_to) add("assigned_to = ?", *q.assigned_to);
+    for (auto pos = c.find('?'); pos != std::string::npos; pos = c.find('?')) c.replace(pos, 1, next());
+    sql += " AND " + c;
+  }
+};
+
+Where build_where(const ListQuery& q) {
+  Where w{{q.tenant}, "tenant = $1 AND deleted_at IS NULL"};
+  if (q.scope_owner) w.add("owner = ?", *q.scope_owner);
+  if (q.scope_person) w.add("(assigned_to = ? OR counsellor = ?)", *q.scope_person);
+  if (!q.stages.empty()) w.add("stage = ANY(?::text[])", pg_array(q.stages));
+  if (q.tier) w.add("tier = ?", *q.tier);
+  if (q.interest) w.add("interest = ?", *q.interest);
+  if (!q.tags.empty()) w.add("tags @> ?::text[]", pg_array(q.tags));
+  if (q.assigned_to) w.add("assigned_to = ?", *q.assigned_to);
+  if (q.counsellor) w.add("counsellor = ?", *q.counsellor);
+  if (q.owner) w.add("owner = ?", *q.owner);
+  if (q.source) w.add("source = ?", *q.source);
+  if (q.session_year) w.add("session_year = ?", *q.session_year);
+  if (q.created_from) w.add("created_at >= ?::timestamptz", *q.created_from);
+  if (q.created_to) w.add("created_at < ?::timestamptz", *q.created_to);
+  if (q.updated_from) w.add("updated_at >= ?::timestamptz", *q.updated_from);
+  if (q.updated_to) w.add("updated_at < ?::timestamptz", *q.updated_to);
+  if (q.overdue) {
+    w.sql += std::string(" AND ") + (*q.overdue ? "" : "NOT ") +
+             "EXISTS (SELECT 1 FROM leads.followups f WHERE f.tenant = leads.tenant AND f.lead_id = leads.id "
+             "AND f.status = 'pending' AND f.due_at < now())";
+  }
   if (q.q && !q.q->empty()) {
     std::string needle;
     for (char c : *q.q) {
@@ -231,48 +299,122 @@ ListPage list(pqxx::transaction_base& tx, const ListQuery& q) {
     for (char c : *q.q) {
       if (c >= '0' && c <= '9') digits.push_back(c);
     }
-    params.push_back("%" + needle + "%");
-    const auto p = "$" + std::to_string(params.size());
-    std::string clause = "(lower(name) LIKE " + p + " OR email LIKE " + p;
+    w.params.push_back("%" + needle + "%");
+    std::string clause = "(lower(name) LIKE " + w.next() + " OR email LIKE " + w.next();
     // "0812-3456" matches +62812 3456…: compare digits, dropping a trunk 0.
     if (digits.size() >= 3) {
       if (digits[0] == '0') digits.erase(0, 1);
-      params.push_back("%" + digits + "%");
-      clause += " OR phone LIKE $" + std::to_string(params.size());
+      w.params.push_back("%" + digits + "%");
+      clause += " OR phone LIKE " + w.next();
     }
-    where += " AND " + clause + ")";
+    w.sql += " AND " + clause + ")";
   }
+  return w;
+}
 
+// Sort orders and their keyset: ORDER BY, the cursor key expressions (as text)
+// and the row comparison that continues after a cursor.
+struct SortSpec {
+  const char* order;
+  std::vector<std::string> keys;     // SQL expressions, compared as a row
+  std::vector<std::string> casts;    // cast of each cursor value
+  const char* op;                    // "<" (descending) or ">" (ascending)
+};
+
+const SortSpec& sort_spec(const std::string& sort) {
+  static const SortSpec recent{"created_at DESC, id DESC", {"created_at", "id"}, {"timestamptz", "uuid"}, "<"};
+  static const SortSpec updated{"updated_at DESC, id DESC", {"updated_at", "id"}, {"timestamptz", "uuid"}, "<"};
+  // Seed 001's default: highest score first, then the longest-untouched lead.
+  static const SortSpec score{
+      "(-COALESCE(score, -1)), COALESCE(last_contacted_at, '-infinity'::timestamptz), id",
+      {"(-COALESCE(score, -1))", "COALESCE(last_contacted_at, '-infinity'::timestamptz)", "id"},
+      {"int", "timestamptz", "uuid"},
+      ">"};
+  if (sort == "score") return score;
+  if (sort == "updated") return updated;
+  return recent;
+}
+
+}  // namespace
+
+ListPage list(pqxx::transaction_base& tx, const ListQuery& q) {
+  auto w = build_where(q);
   ListPage page;
-  page.total = tx.exec_params1("SELECT count(*) FROM leads.leads WHERE " + where,
-                               pqxx::prepare::make_dynamic_params(params))[0]
+  page.total = tx.exec_params1("SELECT count(*) FROM leads.leads WHERE " + w.sql,
+                               pqxx::prepare::make_dynamic_params(w.params))[0]
                    .as<long long>();
 
-  std::string page_where = where;
+  const auto& spec = sort_spec(q.sort);
+  std::string page_where = w.sql;
   if (q.cursor) {
+    // cursor = hex("<sort>|k1|k2…"): only valid for the sort it came from.
     const auto raw = unhex(*q.cursor);
-    const auto bar = raw.find('|');
-    if (bar == std::string::npos) throw std::invalid_argument("malformed cursor");
-    params.push_back(raw.substr(0, bar));
-    params.push_back(raw.substr(bar + 1));
-    page_where += " AND (created_at, id) < ($" + std::to_string(params.size() - 1) +
-                  "::timestamptz, $" + std::to_string(params.size()) + "::uuid)";
+    std::vector<std::string> parts;
+    for (std::size_t start = 0;;) {
+      const auto bar = raw.find('|', start);
+      parts.push_back(raw.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+      if (bar == std::string::npos) break;
+      start = bar + 1;
+    }
+    if (parts.size() != spec.keys.size() + 1 || parts[0] != q.sort) throw std::invalid_argument("malformed cursor");
+    std::string lhs, rhs;
+    for (std::size_t i = 0; i < spec.keys.size(); ++i) {
+      w.params.push_back(parts[i + 1]);
+      lhs += (i ? ", " : "") + spec.keys[i];
+      rhs += (i ? ", " : "") + w.next() + "::" + spec.casts[i];
+    }
+    page_where += " AND (" + lhs + ") " + spec.op + " (" + rhs + ")";
   }
-  params.push_back(std::to_string(q.limit + 1));
-  auto rows = tx.exec_params(
-      "SELECT " + kLeadColumns +
-          ", to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
-          "FROM leads.leads WHERE " + page_where +
-          " ORDER BY created_at DESC, id DESC LIMIT $" + std::to_string(params.size()) + "::int",
-      pqxx::prepare::make_dynamic_params(params));
+  std::string key_cols;
+  for (const auto& k : spec.keys) key_cols += ", (" + k + ")::text";
+  w.params.push_back(std::to_string(q.limit + 1));
+  pqxx::result rows;
+  try {
+    rows = tx.exec_params("SELECT " + kLeadColumns + key_cols + " FROM leads.leads WHERE " + page_where +
+                              " ORDER BY " + spec.order + " LIMIT " + w.next() + "::int",
+                          pqxx::prepare::make_dynamic_params(w.params));
+  } catch (const pqxx::data_exception&) {
+    throw std::invalid_argument("malformed cursor");  // a forged key that does not cast
+  }
   for (std::size_t i = 0; i < rows.size() && static_cast<int>(i) < q.limit; ++i) {
     page.items.push_back(from_row(rows[i]));
   }
   if (static_cast<int>(rows.size()) > q.limit) {
     const auto& last = rows[q.limit - 1];
-    page.next_cursor = hex(last[19].as<std::string>() + "|" + last[0].as<std::string>());
+    std::string raw = q.sort;
+    for (std::size_t i = 0; i < spec.keys.size(); ++i) raw += "|" + last[kLeadColumnCount + static_cast<int>(i)].as<std::string>();
+    page.next_cursor = hex(raw);
   }
   return page;
+}
+
+std::vector<std::string> matching_ids(pqxx::transaction_base& tx, const ListQuery& q, int max) {
+  auto w = build_where(q);
+  w.params.push_back(std::to_string(max));
+  auto rows = tx.exec_params("SELECT id::text FROM leads.leads WHERE " + w.sql + " ORDER BY created_at, id LIMIT " +
+                                 w.next() + "::int",
+                             pqxx::prepare::make_dynamic_params(w.params));
+  std::vector<std::string> ids;
+  for (const auto& r : rows) ids.push_back(r[0].as<std::string>());
+  return ids;
+}
+
+Counts counts(pqxx::transaction_base& tx, const ListQuery& q) {
+  const auto w = build_where(q);
+  Counts c;
+  const auto params = pqxx::prepare::make_dynamic_params(w.params);
+  c.total = tx.exec_params1("SELECT count(*) FROM leads.leads WHERE " + w.sql, params)[0].as<long long>();
+  auto group = [&](const std::string& expr, std::vector<std::pair<std::string, long long>>& out) {
+    auto rows = tx.exec_params("SELECT " + expr + " AS k, count(*) FROM leads.leads WHERE " + w.sql +
+                                   " GROUP BY k ORDER BY count(*) DESC, k LIMIT 200",
+                               params);
+    for (const auto& r : rows) out.emplace_back(r[0].is_null() ? "" : r[0].as<std::string>(), r[1].as<long long>());
+  };
+  group("stage", c.by_stage);
+  group("assigned_to", c.by_assignee);
+  group("counsellor", c.by_counsellor);
+  group("unnest(tags)", c.by_tag);
+  return c;
 }
 
 std::optional<Detail> detail(pqxx::transaction_base& tx, const std::string& tenant, const std::string& id) {

@@ -22,6 +22,8 @@ std::optional<std::string> find_by_email(pqxx::work& tx, const std::string& tena
 // Loads a live lead of the tenant; `for_update` locks its row.
 std::optional<Lead> load(pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
                          bool for_update);
+// Same, but also a soft-deleted lead that is not erased yet (for erasure).
+std::optional<Lead> load_unerased(pqxx::work& tx, const std::string& tenant, const std::string& id);
 void insert(pqxx::work& tx, const Lead& lead);
 void update(pqxx::work& tx, const Lead& lead);
 void add_identity(pqxx::work& tx, const std::string& tenant, const std::string& channel,
@@ -37,12 +39,27 @@ void publish(pqxx::work& tx, const std::string& type, const Lead& lead, const st
 
 struct ListQuery {
   std::string tenant;
-  std::optional<std::string> stage;
+  // Role scope (permissions.hpp): a sales head's pool, a counsellor's own leads.
+  std::optional<std::string> scope_owner;
+  std::optional<std::string> scope_person;     // assigned_to or counsellor
+  std::vector<std::string> stages;             // any of (view=actionable → the open stages)
   std::optional<std::string> tier;
-  std::optional<std::string> assigned_to;
-  std::optional<std::string> q;        // name / email / phone digits
-  std::optional<std::string> cursor;   // opaque, from a previous page
+  std::optional<std::string> interest;
+  std::vector<std::string> tags;               // all of
+  std::optional<std::string> assigned_to;      // telecaller
+  std::optional<std::string> counsellor;
+  std::optional<std::string> owner;
+  std::optional<std::string> source;
+  std::optional<std::string> session_year;
+  std::optional<std::string> created_from, created_to;   // RFC 3339, [from, to)
+  std::optional<std::string> updated_from, updated_to;
+  std::optional<bool> overdue;                 // has a pending follow-up past due
+  std::optional<std::string> q;                // name / email / phone digits
+  std::string sort = "recent";                 // recent | score | updated
+  std::optional<std::string> cursor;           // opaque, from a previous page
   int limit = 50;
+  // True when nothing narrows the set beyond tenant and scope (bulk-by-filter refuses it).
+  bool empty_filter() const;
 };
 struct ListPage {
   std::vector<Lead> items;
@@ -51,6 +68,17 @@ struct ListPage {
 };
 // Throws std::invalid_argument for a malformed cursor.
 ListPage list(pqxx::transaction_base& tx, const ListQuery& q);
+
+// Ids of every live lead matching the filter (no pagination; for bulk actions),
+// at most `max`.
+std::vector<std::string> matching_ids(pqxx::transaction_base& tx, const ListQuery& q, int max);
+
+// Filter chips: counts of the matching leads by stage, telecaller, counsellor, tag.
+struct Counts {
+  long long total = 0;
+  std::vector<std::pair<std::string, long long>> by_stage, by_assignee, by_counsellor, by_tag;
+};
+Counts counts(pqxx::transaction_base& tx, const ListQuery& q);
 
 struct Detail {
   Lead lead;

@@ -1,0 +1,68 @@
+#pragma once
+// Pipelines are data: ordered stages, won / lost terminals, allowed
+// transitions, which roles may enter a stage, and the stages automatic moves
+// land in. A tenant's pipeline is a JSON document (see pipelines/*.json and
+// README.md); the built-in default is seed 000's admissions pipeline.
+//
+// Pure: no I/O. Thread-safety: immutable values.
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace leadpipe::leads {
+
+struct Stage {
+  std::string key;
+  std::string label;
+  std::string terminal;              // "" | "won" | "lost"
+  std::vector<std::string> roles;    // roles allowed to enter it; empty = every writing role
+};
+
+struct Pipeline {
+  std::string name;
+  std::vector<std::string> stages;    // keys, in board order
+  std::string incomplete_stage;       // where a lead waits until its contact data is complete ("" = none)
+  std::string complete_stage;         // where a complete lead starts / moves automatically
+  std::string contacted_stage;        // automatic move on the first outreach or call ("" = none)
+  std::vector<Stage> stage_defs;      // same order as `stages`
+  std::map<std::string, std::set<std::string>> transitions;  // from → allowed targets
+
+  // Seed 000: incomplete → new → contacted → qualified → enrolled | lost.
+  static const Pipeline& admissions();
+  // Parses and validates a definition; throws std::invalid_argument naming
+  // the problem (unknown stage in a transition, duplicate key, no won or no
+  // lost terminal, …).
+  static Pipeline from_json(std::string_view json);
+  // The definition as JSON (round-trips through from_json).
+  std::string to_json() const;
+
+  const Stage* find(std::string_view key) const;
+  bool has(std::string_view key) const { return find(key) != nullptr; }
+  bool is_terminal(std::string_view key) const;
+  // Stages that are neither won nor lost (the "actionable" board view).
+  std::vector<std::string> open_stages() const;
+  // The stage a newly created lead starts in.
+  std::string initial_stage(bool contact_complete) const;
+};
+
+// Built-in definitions shipped with the service (pipelines/*.json): name → JSON.
+const std::map<std::string, std::string>& builtin_pipelines();
+
+// The outcome of asking for a stage change.
+struct TransitionCheck {
+  int status = 200;          // 200 allowed; 403 role-gated; 422 invalid
+  std::string field;         // the offending input for 422 ("stage" / "reason")
+  std::string detail;        // client-visible explanation
+  bool ok() const { return status == 200; }
+};
+
+// Whether a user with `role` may move a lead from `from` to `to`. Leaving a
+// terminal stage (re-opening) is only possible where the pipeline lists it,
+// and only this explicit way. Entering a lost terminal needs a reason.
+TransitionCheck check_transition(const Pipeline& p, const std::string& from, const std::string& to,
+                                 std::string_view role, const std::string& reason);
+
+}  // namespace leadpipe::leads

@@ -1,0 +1,258 @@
+// CRM SQL against the real test PostgreSQL: a fresh database per test with the
+// embedded leads migrations; the same transaction-level operations the HTTP
+// handlers and the follow-up scheduler run.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+
+#include <leadpipe/events/cloud_event.hpp>
+#include <leadpipe/log/log.hpp>
+#include <leadpipe/migrations.hpp>
+#include <leadpipe/pg/migrate.hpp>
+#include <leadpipe/testing/infra.hpp>
+
+#include "crm_repository.hpp"
+#include "crm_service.hpp"
+#include "followup_scheduler.hpp"
+#include "lead_edit.hpp"
+#include "repository.hpp"
+
+using namespace leadpipe;
+using namespace leadpipe::leads;
+
+namespace {
+
+struct Db {
+  std::string url;
+  pg::Pool pool;
+  Db() : url(make()), pool({.url = url, .size = 2, .application_name = "crm-test"}, log::root()) {}
+  static std::string make() {
+    auto url = testing::create_database("crm");
+    pg::migrate(url, "leads", embedded::leads_migrations(), log::root());
+    return url;
+  }
+  long long scalar(const std::string& sql) {
+    return pool.with([&](pqxx::connection& c) {
+      pqxx::nontransaction tx(c);
+      return tx.exec(sql)[0][0].as<long long>();
+    });
+  }
+  Lead create(const std::string& tenant, const std::string& name, const std::string& phone, int score = 0,
+              const std::string& stage = "new") {
+    return pg::transact(pool, [&](pqxx::work& tx) {
+      Lead l;
+      l.id = events::uuid_v4();
+      l.tenant = tenant;
+      l.name = name;
+      l.phone = phone;
+      l.stage = stage;
+      l.source = "manual";
+      l.score = score;
+      l.version = 1;
+      l.created_at = l.updated_at = l.stage_changed_at = events::now_rfc3339();
+      repo::insert(tx, l);
+      return l;
+    });
+  }
+  Lead load(const std::string& tenant, const std::string& id) {
+    return pool.with([&](pqxx::connection& c) {
+      pqxx::work tx(c);
+      return *repo::load(tx, tenant, id, false);
+    });
+  }
+  long long outbox(const std::string& topic) {
+    return scalar("SELECT count(*) FROM leads.outbox WHERE topic = '" + topic + "'");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("closing a lead journals the move, emits stage_changed + closed and cancels follow-ups", "[pg]") {
+  Db db;
+  auto lead = db.create("demo", "Budi", "+6281200000001");
+  pg::transact(db.pool, [&](pqxx::work& tx) {
+    repo::Followup f;
+    f.id = events::uuid_v4();
+    f.tenant = "demo";
+    f.lead_id = lead.id;
+    f.kind = "call";
+    f.due_at = "2030-01-01T00:00:00Z";
+    f.created_by = "c1";
+    repo::insert_followup(tx, f);
+  });
+  pg::transact(db.pool, [&](pqxx::work& tx) {
+    auto l = *repo::load(tx, "demo", lead.id, true);
+    const auto& p = Pipeline::admissions();
+    REQUIRE(check_transition(p, l.stage, "lost", "counselor", "chose another university").ok());
+    change_stage(tx, l, p, "lost", "c1", "chose another university", events::now_rfc3339());
+  });
+  auto after = db.load("demo", lead.id);
+  CHECK(after.stage == "lost");
+  CHECK(after.version == 2);
+  CHECK(db.scalar("SELECT count(*) FROM leads.stage_history WHERE from_stage = 'new' AND to_stage = 'lost' "
+                  "AND actor = 'c1' AND reason = 'chose another university' AND seconds_in_previous >= 0") == 1);
+  CHECK(db.outbox("lead.stage_changed") == 1);
+  CHECK(db.outbox("lead.closed") == 1);
+  CHECK(db.outbox("lead.converted") == 0);
+  CHECK(db.scalar("SELECT count(*) FROM leads.followups WHERE status = 'cancelled' AND cancel_reason = 'lead closed'") ==
+        1);
+}
+
+TEST_CASE("the scheduler publishes followup.due exactly once per due follow-up; a snooze re-arms it", "[pg]") {
+  Db db;
+  auto lead = db.create("demo", "Rina", "+6281200000002");
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  FollowupScheduler scheduler(db.pool, {.interval = hours(1), .batch = 2, .clock = [&now] { return now; }},
+                              log::root());
+  std::vector<std::string> ids;
+  pg::transact(db.pool, [&](pqxx::work& tx) {
+    for (int i = 0; i < 3; ++i) {
+      repo::Followup f;
+      f.id = events::uuid_v4();
+      f.tenant = "demo";
+      f.lead_id = lead.id;
+      f.kind = "call";
+      f.due_at = format_time(now + minutes(10 + i));
+      f.created_by = "c1";
+      f.assigned_to = "c1";
+      repo::insert_followup(tx, f);
+      ids.push_back(f.id);
+    }
+  });
+  CHECK(scheduler.tick() == 0);
+  now += minutes(15);
+  CHECK(scheduler.tick() == 3);   // more than one batch
+  CHECK(scheduler.tick() == 0);   // exactly once
+  CHECK(db.outbox("followup.due") == 3);
+  pg::transact(db.pool, [&](pqxx::work& tx) {
+    auto f = *repo::load_followup(tx, "demo", lead.id, ids[0], true);
+    CHECK(f.overdue == false);  // derived from the real clock, due in the (real) future
+    f.due_at = format_time(now + minutes(30));
+    f.snoozes += 1;
+    repo::update_followup(tx, f, true);
+  });
+  CHECK(scheduler.tick() == 0);
+  now += minutes(31);
+  CHECK(scheduler.tick() == 1);
+  CHECK(db.outbox("followup.due") == 4);
+}
+
+TEST_CASE("list filters: view, tags, overdue, scopes, score sort with keyset pagination, counts", "[pg]") {
+  Db db;
+  auto a = db.create("demo", "Ana", "+6281200000011", 90);
+  auto b = db.create("demo", "Bea", "+6281200000012", 50);
+  auto c = db.create("demo", "Cid", "+6281200000013", 90, "lost");
+  auto other = db.create("acme", "Ana Other", "+6281200000014", 99);
+  pg::transact(db.pool, [&](pqxx::work& tx) {
+    auto la = *repo::load(tx, "demo", a.id, true);
+    retag(tx, la, {{"nursing", std::string("course")}, {"expo", std::nullopt}}, {}, "admin", events::now_rfc3339());
+    auto lb = *repo::load(tx, "demo", b.id, true);
+    assign(tx, lb, "counsellor", std::string("c2"), "head", "", events::now_rfc3339());
+    assign(tx, lb, "owner", std::string("head-1"), "admin", "", events::now_rfc3339());
+    touch(lb, events::now_rfc3339());
+    repo::update(tx, lb);
+    repo::Followup f;
+    f.id = events::uuid_v4();
+    f.tenant = "demo";
+    f.lead_id = b.id;
+    f.kind = "call";
+    f.due_at = "2020-01-01T00:00:00Z";
+    f.created_by = "c2";
+    repo::insert_followup(tx, f);
+  });
+  auto list = [&](repo::ListQuery q) {
+    if (q.tenant.empty()) q.tenant = "demo";
+    return db.pool.with([&](pqxx::connection& conn) {
+      pqxx::read_transaction tx(conn);
+      return repo::list(tx, q);
+    });
+  };
+  auto names = [](const repo::ListPage& p) {
+    std::vector<std::string> out;
+    for (const auto& l : p.items) out.push_back(*l.name);
+    return out;
+  };
+  repo::ListQuery q;
+  CHECK(list(q).total == 3);   // never another tenant's
+  q.stages = Pipeline::admissions().open_stages();
+  CHECK(list(q).total == 2);   // view=actionable
+  q = {};
+  q.tags = {"nursing"};
+  CHECK(names(list(q)) == std::vector<std::string>{"Ana"});
+  q = {};
+  q.overdue = true;
+  CHECK(names(list(q)) == std::vector<std::string>{"Bea"});
+  q = {};
+  q.scope_person = "c2";
+  CHECK(names(list(q)) == std::vector<std::string>{"Bea"});
+  q = {};
+  q.scope_owner = "head-1";
+  CHECK(list(q).total == 1);
+  q = {};
+  q.q = "ana";
+  CHECK(list(q).total == 1);
+
+  // Score first, then the oldest contact; pages of one follow the same order.
+  q = {};
+  q.sort = "score";
+  q.limit = 1;
+  std::vector<std::string> seen;
+  for (int i = 0; i < 5; ++i) {
+    auto page = list(q);
+    for (const auto& n : names(page)) seen.push_back(n);
+    if (!page.next_cursor) break;
+    q.cursor = page.next_cursor;
+  }
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[2] == "Bea");
+  q.cursor = "7265636e747c78";  // "recent|x": a cursor of another sort
+  CHECK_THROWS_AS(list(q), std::invalid_argument);
+
+  auto counts = db.pool.with([&](pqxx::connection& conn) {
+    pqxx::read_transaction tx(conn);
+    repo::ListQuery all;
+    all.tenant = "demo";
+    return repo::counts(tx, all);
+  });
+  CHECK(counts.total == 3);
+  CHECK(counts.by_stage.size() == 2);
+  CHECK(counts.by_tag.size() == 2);
+  CHECK(db.scalar("SELECT count(*) FROM leads.tags WHERE name = 'nursing' AND category = 'course'") == 1);
+  CHECK(db.outbox("lead.tagged") == 1);
+  CHECK(db.outbox("lead.assigned") == 2);
+  CHECK(db.scalar("SELECT count(*) FROM leads.assignment_history WHERE lead_id = '" + b.id + "'") == 2);
+  (void)c;
+  (void)other;
+}
+
+TEST_CASE("erasing a lead removes its personal data and frees the phone", "[pg]") {
+  Db db;
+  auto lead = db.create("demo", "Budi", "+6281200000021");
+  pg::transact(db.pool, [&](pqxx::work& tx) {
+    repo::add_identity(tx, "demo", "whatsapp", "6281200000021", lead.id);
+    repo::add_note(tx, "demo", lead.id, "c1", "lives at Jl. Merdeka 1");
+    auto l = *repo::load_unerased(tx, "demo", lead.id);
+    touch(l, events::now_rfc3339());
+    repo::erase(tx, l);
+  });
+  CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE name IS NULL AND phone IS NULL AND erased_at IS NOT NULL") ==
+        1);
+  CHECK(db.scalar("SELECT count(*) FROM leads.lead_identities") == 0);
+  CHECK(db.scalar("SELECT count(*) FROM leads.notes WHERE body <> ''") == 0);
+  db.create("demo", "Budi again", "+6281200000021");   // the phone is free
+}
+
+TEST_CASE("a tenant's own pipeline replaces the default", "[pg]") {
+  Db db;
+  pg::transact(db.pool, [&](pqxx::work& tx) {
+    CHECK(repo::pipeline_for(tx, "clinic").name == "admissions");
+    repo::save_pipeline(tx, "clinic", Pipeline::from_json(builtin_pipelines().at("clinic")), "admin");
+  });
+  pg::transact(db.pool, [&](pqxx::work& tx) {
+    auto p = repo::pipeline_for(tx, "clinic");
+    CHECK(p.name == "clinic");
+    CHECK(p.has("booked"));
+    CHECK(repo::pipeline_for(tx, "demo").name == "admissions");
+  });
+}
