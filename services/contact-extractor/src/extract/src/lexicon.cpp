@@ -88,6 +88,7 @@ const WordSet& stopwords() {
       "done finished married divorced pregnant retired unemployed graduated enrolled registered interested",
       "fine good bad better best worse same different also only just still already really quite pretty",
       "anonymous prefer later nope nah yup btw fyi lol omg asap",
+      "sya saia ak abdi kulo kula nma gua ti bade naros hoyong",
       "punya cinta benci males malas kepingin memang emang justru malah terlanjur segera bersedia mampu sanggup",
       "tetap selalu jarang kadang biasa biasanya nelayan pasti mungkin barangkali kayaknya sepertinya tampaknya",
       "rupanya ternyata akhirnya awalnya sebenarnya sebetulnya intinya pokoknya terus trus lalu kemudian abis",

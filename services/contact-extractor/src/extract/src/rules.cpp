@@ -31,7 +31,7 @@ RE2::Options opts() {
 // place (RE2 is leftmost-first): "eu sou o" before "eu sou".
 constexpr const char* kNameTriggers =
     // 1 id strong: nama saya / namaku / nama lengkap saya adalah
-    "(\\b(?:nama|nm)\\s*(?:lengkap\\s*)?(?:saya|aku|ku|sy|gue|gw|q)\\b(?:\\s*(?:adalah|yaitu|ialah|ya)\\b)?)"
+    "(\\b(?:nama|nm|nma)\\s*(?:lengkap\\s*)?(?:saya|aku|ku|sy|sya|saia|gue|gw|q)\\b(?:\\s*(?:adalah|yaitu|ialah|ya)\\b)?)"
     // 2 form label at a line start: "Nama: X", "Full name - X", "Nome completo: X"
     "|((?:^|[\\n;|])[ \\t*_-]*(?:nama|name|full\\s+name|your\\s+name|nome|naam)(?:\\s+(?:lengkap|completo))?[ \\t*_]*[:=])"
     // 3 en strong
@@ -54,7 +54,7 @@ constexpr const char* kNameTriggers =
     // 11 id: dengan X (answering the phone; clause start)
     "|(\\bdengan\\b)"
     // 12 id weak: saya/aku X (clause start)
-    "|(\\b(?:saya|aku|sy|gue|gw|aq)\\b)"
+    "|(\\b(?:saya|aku|sy|sya|saia|gue|gw|gua|aq|ak|abdi|kulo|kula)\\b)"
     // 13 en weak: I'm / I am X (clause start)
     "|(\\b(?:i'?m|i\\s+am)\\b)"
     // 14 pt weak: (eu) sou X (clause start)
@@ -141,9 +141,9 @@ bool is_clause_punct(char c) {
 // another; taken as part of a name only when capitalised right after a
 // capitalised name word.
 bool is_short_name_word(std::string_view w) {
-  static constexpr std::array<std::string_view, 22> k = {"an", "son", "long", "young", "may", "will", "hu", "han",
+  static constexpr std::array<std::string_view, 24> k = {"an", "son", "long", "young", "may", "will", "hu", "han",
                                                          "mai", "lai", "ho", "ha", "ki", "ko", "do", "ma", "le",
-                                                         "la", "hoang", "dan", "ali", "lee"};
+                                                         "la", "hoang", "dan", "ali", "filho", "neto", "junior"};
   return std::find(k.begin(), k.end(), w) != k.end();
 }
 
@@ -353,6 +353,7 @@ Rules::Rules(const TenantConfig& cfg)
           "(?:aapka|apka|aap\\s+ka)\\s+(?:shubh\\s+)?(?:naam|name))|"
           "(?:^|\\n)[ \\t*_-]*(?:nama(?:\\s+lengkap)?|(?:full\\s+)?name|nome(?:\\s+completo)?)[ \\t*_]*:",
           opts()),
+      hindi_copula_("\\b(?:hoon|hu|hun|hoo|bol\\s+rah[aie]|baat\\s+kar)\\b", opts()),
       atas_nama_other_("\\b(?:rek|rekening|norek|transfer|tf|bank|bca|bri|bni|mandiri|bsi|account|santri|siswa|murid|"
                        "anak|adik|putra|cucu|keponakan|yayasan|sekolah|pt|cv)\\b",
                        opts()),
@@ -382,7 +383,7 @@ Rules::Rules(const TenantConfig& cfg)
                         &phone_cue_suffix_, &neg_cue_, &price_before_, &price_after_, &thousands_, &date_like_,
                         &time_like_, &fragment_start_, &trailing_intro_, &email_probe_, &email_bracket_at_, &email_bracket_dot_,
                         &email_spaced_at_, &email_underscore_, &email_spaced_dot_, &email_local_dot_, &email_word_at_, &email_chain_at_, &email_word_dot_, &email_, &correction_, &ask_signal_,
-                        &ask_name_, &atas_nama_other_, &ask_name_general_, &ask_name_other_, &ask_phone_, &ask_email_, &ask_program_, &opt_out_whole_}) {
+                        &ask_name_, &hindi_copula_, &atas_nama_other_, &ask_name_general_, &ask_name_other_, &ask_phone_, &ask_email_, &ask_program_, &opt_out_whole_}) {
     if (!re->ok()) throw std::logic_error("extractor pattern does not compile: " + re->pattern() + ": " + re->error());
   }
 
@@ -642,7 +643,9 @@ std::optional<NameHit> Rules::parse_forward(const text::Folded& fo, std::string_
     words.push_back(w);
     i = e;
     if (w.initial) ++i;  // skip the dot
-    if (words.size() >= 4) break;
+    const auto particles = static_cast<std::size_t>(std::count_if(
+        words.begin(), words.end(), [](const Word& x) { return lexicon::is_particle(x.fw); }));
+    if (words.size() - particles >= 4 || words.size() >= 6) break;
     if (i < f.size() && f[i] != ' ' && f[i] != '\t') break;  // punctuation ends the name
   }
   if (words.empty()) return std::nullopt;
@@ -887,25 +890,24 @@ std::optional<NameHit> Rules::find_name(const text::Folded& fo, std::string_view
       if (RE2::PartialMatch(StringPiece(before.data(), before.size()), atas_nama_other_)) continue;
     }
     double conf = tc.confidence;
+    int mode = tc.mode;
+    if (mode == kLabel) {  // "…: Nama: Drs. Bambang" is a form label after all
+      std::size_t k = me;
+      while (k < f.size() && f[k] == ' ') ++k;
+      if (k < f.size() && (f[k] == ':' || f[k] == '=')) mode = kStrong;
+    }
     if (tc.mode == kItIs && awaiting_name) conf = 0.8;
     if (tc.mode == kWeak && awaiting_name) conf += 0.05;
     if (tc.mode == kMain) {
       // "main Rahul hoon" / "mai Rohit hu": only with the Hindi copula after the name.
       if (auto h = parse_forward(fo, o, me, conf, tc.mode, cased)) {
-        const std::string fv = text::fold(h->value);
-        const std::size_t at = f.find(fv, me);
-        if (at != std::string_view::npos) {
-          std::size_t k = at + fv.size();
-          while (k < f.size() && f[k] == ' ') ++k;
-          const std::string_view rest = f.substr(k);
-          if (rest.starts_with("hoon") || rest.starts_with("hu") || rest.starts_with("hun") || rest.starts_with("bol") ||
-              rest.starts_with("baat"))
-            consider(std::move(h));
-        }
+        // the copula may come later: "mai Sunil Yadav, Bihar se, … pooch raha hu"
+        const std::string_view rest = f.substr(me);
+        if (RE2::PartialMatch(StringPiece(rest.data(), rest.size()), hindi_copula_)) consider(std::move(h));
       }
       continue;
     }
-    consider(parse_forward(fo, o, me, conf, tc.mode, cased));
+    consider(parse_forward(fo, o, me, conf, mode, cased));
   }
 
   // "Hi, Tom Fischer, my number is …": a greeting, then a capitalised full name.
