@@ -110,7 +110,7 @@ std::string sample(const std::string& relative) {
   return read_file(path);
 }
 
-Stack::Stack() {
+Stack::Stack(std::map<std::string, std::string> extra_env) {
   db_url_ = testing::create_database("e2e");
   prefix_ = testing::unique_name("e2e") + ".";
   ingest_port_ = free_port();
@@ -133,9 +133,12 @@ Stack::Stack() {
       {"LOG_LEVEL", "info"},
       {"LEADPIPE_CONFIG_FILE", ""},
   };
+  for (auto& [k, v] : extra_env) env_[k] = std::move(v);
   std::vector<std::string> topics;
   for (const char* t : {"ingest.whatsapp.inbound", "ingest.whatsapp.status", "contact.extracted",
-                        "lead.created", "lead.updated", "lead.stage_changed"}) {
+                        "lead.created", "lead.updated", "lead.stage_changed",
+                        "ingest.vendor.lead", "ingest.call.completed", "ingest.campaign.submission",
+                        "outreach.requested"}) {
     topics.emplace_back(t);
     topics.push_back(std::string(t) + ".dlq");
   }

@@ -24,7 +24,8 @@ struct Process {
 class Stack {
  public:
   // Starts ingest-gateway, contact-extractor and lead-store; waits for /readyz.
-  Stack();
+  // `extra_env` is added to (and overrides) every service's environment.
+  explicit Stack(std::map<std::string, std::string> extra_env = {});
   ~Stack();  // SIGTERM, wait; prints log tails if a test failed
 
   std::string ingest_url() const { return "http://127.0.0.1:" + std::to_string(ingest_port_); }

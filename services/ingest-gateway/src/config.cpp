@@ -1,5 +1,8 @@
 #include "config.hpp"
 
+#include <cctype>
+
+#include <leadpipe/auth/crypto.hpp>
 #include <leadpipe/runtime/runtime.hpp>
 
 namespace leadpipe::ingest {
@@ -28,6 +31,46 @@ Config Config::from_env(config::Env& env) {
                   "largest webhook body accepted, bytes (Meta sends up to 3 MB)"));
   c.tenant_cache_ttl = std::chrono::seconds(env.integer(
       "INGEST_TENANT_CACHE_TTL_S", 30, 0, 3600, "how long a phone_number_id→tenant answer is cached"));
+
+  c.default_region = env.string("INGEST_DEFAULT_REGION", c.default_region,
+                                "ISO region for phones without a country code (vendor keys may override)");
+  if (c.default_region.size() != 2 || !std::isupper(static_cast<unsigned char>(c.default_region[0])) ||
+      !std::isupper(static_cast<unsigned char>(c.default_region[1]))) {
+    env.fail("INGEST_DEFAULT_REGION", "must be an upper-case ISO 3166-1 alpha-2 code, e.g. IN");
+  }
+  c.vendor_body_limit = static_cast<std::size_t>(env.integer(
+      "INGEST_VENDOR_BODY_LIMIT", 2 * 1024 * 1024, 1024, 64 * 1024 * 1024,
+      "largest POST /api/v1/vendor/leads body, bytes (a batch holds up to 500 leads)"));
+  c.api_key_cache_ttl = std::chrono::seconds(env.integer(
+      "INGEST_API_KEY_CACHE_TTL_S", 30, 0, 3600, "how long a vendor API key lookup is cached (revocation delay)"));
+  c.call_body_limit = static_cast<std::size_t>(env.integer(
+      "INGEST_CALL_BODY_LIMIT", 2 * 1024 * 1024, 1024, 64 * 1024 * 1024, "largest POST /webhooks/calls body, bytes"));
+  c.call_signature_tolerance = std::chrono::seconds(env.integer(
+      "INGEST_CALL_SIGNATURE_TOLERANCE_S", 300, 1, 86400,
+      "largest clock difference accepted in X-Leadpipe-Timestamp (replay window)"));
+  c.form_body_limit = static_cast<std::size_t>(env.integer(
+      "INGEST_FORM_BODY_LIMIT", 16 * 1024, 1024, 1024 * 1024, "largest campaign-form request body, bytes"));
+  // Stored OTP hashes are keyed with a secret derived from the app secret, so a
+  // database dump does not reveal 6-digit codes by brute force, and every
+  // replica derives the same key without another secret to distribute.
+  c.otp_pepper = auth::hmac_sha256_hex(c.whatsapp_app_secret, "leadpipe/otp-pepper");
+  c.otp_ttl = std::chrono::seconds(env.integer("INGEST_OTP_TTL_S", 300, 30, 3600, "OTP lifetime"));
+  c.otp_resend_cooldown = std::chrono::seconds(
+      env.integer("INGEST_OTP_RESEND_COOLDOWN_S", 60, 0, 3600, "least time between two OTP sends to a phone"));
+  c.otp_window = std::chrono::seconds(
+      env.integer("INGEST_OTP_WINDOW_S", 3600, 60, 7 * 86400, "window of the per-phone and per-IP send limits"));
+  c.otp_max_per_phone = static_cast<int>(
+      env.integer("INGEST_OTP_MAX_PER_PHONE", 5, 1, 1000, "OTP sends per phone and campaign per window"));
+  c.otp_max_per_ip = static_cast<int>(
+      env.integer("INGEST_OTP_MAX_PER_IP", 20, 1, 100000, "OTP sends per client IP per window"));
+  c.otp_max_attempts = static_cast<int>(
+      env.integer("INGEST_OTP_MAX_ATTEMPTS", 5, 1, 20, "wrong codes before an OTP is invalidated"));
+  c.otp_verified_ttl = std::chrono::seconds(env.integer(
+      "INGEST_OTP_VERIFIED_TTL_S", 30 * 24 * 3600, 60, 365 * 86400,
+      "how long a verified phone stays verified for a campaign (send-otp short-circuits meanwhile)"));
+  c.otp_template = env.string("INGEST_OTP_TEMPLATE", c.otp_template,
+                              "WhatsApp template requested from outreach for OTPs (tenants may override)");
+  c.otp_language = env.string("INGEST_OTP_LANGUAGE", c.otp_language, "language code of the OTP template");
   c.http.access_log = env.boolean("INGEST_ACCESS_LOG", true, "log one line per HTTP request");
   return c;
 }

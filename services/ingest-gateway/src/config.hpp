@@ -21,6 +21,28 @@ struct Config {
   std::size_t webhook_body_limit = 3 * 1024 * 1024;
   std::chrono::seconds tenant_cache_ttl{30};
 
+  // Vendor lead API.
+  std::string default_region = "IN";          // phones without a country code (a key may override)
+  std::size_t vendor_body_limit = 2 * 1024 * 1024;
+  std::chrono::seconds api_key_cache_ttl{30};
+
+  // Call transcripts webhook.
+  std::size_t call_body_limit = 2 * 1024 * 1024;
+  std::chrono::seconds call_signature_tolerance{300};
+
+  // Campaign forms with WhatsApp OTP.
+  std::size_t form_body_limit = 16 * 1024;
+  std::string otp_pepper;                     // HMAC key of stored OTP hashes (derived)
+  std::chrono::seconds otp_ttl{300};
+  std::chrono::seconds otp_resend_cooldown{60};
+  std::chrono::seconds otp_window{3600};
+  int otp_max_per_phone = 5;                  // sends per phone per window
+  int otp_max_per_ip = 20;                    // sends per client IP per window
+  int otp_max_attempts = 5;                   // wrong codes before the code is burnt
+  std::chrono::seconds otp_verified_ttl{30 * 24 * 3600};
+  std::string otp_template = "otp_verification";
+  std::string otp_language = "en";
+
   static Config from_env(config::Env& env);
 };
 

@@ -6,6 +6,8 @@
 #include <leadpipe/http/server.hpp>
 #include <leadpipe/kafka/kafka.hpp>
 
+#include "api_keys.hpp"
+#include "clock.hpp"
 #include "config.hpp"
 #include "metrics.hpp"
 #include "tenant_directory.hpp"
@@ -18,8 +20,15 @@ struct Deps {
   TenantDirectory& tenants;
   Metrics& metrics;
   log::Logger logger;
+  ApiKeyDirectory& vendor_keys;
+  Clock now = system_clock();
 };
 
+// Every route, on `router`. `deps` may be null when only the route table is
+// needed (the OpenAPI test); handlers are then never invoked.
 void add_routes(http::Router& router, std::shared_ptr<Deps> deps);
+
+// Per-route body limits (call on the Server after construction).
+void set_body_limits(http::Server& server, const Config& config);
 
 }  // namespace leadpipe::ingest

@@ -26,12 +26,19 @@ int main() {
     kafka::Producer producer({.client = cfg.kafka, .delivery_timeout = cfg.publish_timeout}, logger,
                              registry);
     ingest::TenantDirectory tenants(pool, cfg.tenant_cache_ttl);
+    ingest::ApiKeyDirectory vendor_keys(pool, cfg.api_key_cache_ttl);
 
     http::Router router;
-    ingest::add_routes(router, std::make_shared<ingest::Deps>(
-                                   ingest::Deps{cfg, producer, tenants, metrics, logger}));
+    ingest::add_routes(router, std::make_shared<ingest::Deps>(ingest::Deps{
+                                   .config = cfg,
+                                   .producer = producer,
+                                   .tenants = tenants,
+                                   .metrics = metrics,
+                                   .logger = logger,
+                                   .vendor_keys = vendor_keys,
+                               }));
     http::Server server(cfg.http, std::move(router), registry, logger);
-    server.set_body_limit("/webhooks/whatsapp", cfg.webhook_body_limit);
+    ingest::set_body_limits(server, cfg);
     server.set_readiness([&] { return producer.healthy() && pool.healthy(); });
     logger.info("listening", {{"port", server.port()}});
     server.run();  // returns on SIGTERM/SIGINT after draining in-flight requests

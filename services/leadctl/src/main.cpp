@@ -6,8 +6,10 @@
 //   leadctl whatsapp map --phone-number-id ID --tenant T [--display NUMBER]
 //   leadctl whatsapp list
 //   leadctl topics create --file deploy/local/topics.txt [--partitions N]
+//   leadctl vendor key create|revoke|list …
 #include <pqxx/pqxx>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -16,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include <leadpipe/auth/crypto.hpp>
 #include <leadpipe/auth/jwt.hpp>
 #include <leadpipe/config/env.hpp>
 #include <leadpipe/kafka/kafka.hpp>
@@ -40,6 +43,13 @@ constexpr const char* kUsage = R"(usage: leadctl <command> [options]
   whatsapp map --phone-number-id ID --tenant T [--display NUMBER]
         Route a WhatsApp business number to a tenant (INGEST_PG_URL).
   whatsapp list
+  vendor key create --tenant T --vendor V [--region CC] [--key KEY]
+        Create a vendor lead API key (X-Api-Key) for tenant T and vendor V; prints
+        the id and the key once (only its SHA-256 is stored). --region: default
+        region for phones without a country code. --key imports a chosen key
+        (e.g. VENDOR_DEMO_API_KEY of the dev stack; an existing one is kept).
+  vendor key revoke --id ID
+  vendor key list [--tenant T]
   topics create --file FILE [--partitions N]
         Create the topics listed in FILE (deploy/local/topics.txt format) on
         KAFKA_BROKERS, prefixed by KAFKA_TOPIC_PREFIX. Existing topics are kept.
@@ -176,6 +186,72 @@ int cmd_whatsapp(const Args& a) {
   throw std::invalid_argument("whatsapp: expected map or list");
 }
 
+int cmd_vendor(const Args& a) {
+  if (a.positional.size() < 3 || a.positional[1] != "key") {
+    throw std::invalid_argument("vendor: expected key create|revoke|list");
+  }
+  auto env = load_env();
+  const auto url = env.required("INGEST_PG_URL", "ingest-gateway's database");
+  env.validate();
+  pqxx::connection c(url);
+  const std::string& sub = a.positional[2];
+  if (sub == "create") {
+    const std::string tenant = a.need("tenant");
+    const std::string vendor = a.need("vendor");
+    std::string region = a.get("region");
+    for (auto& ch : region) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (!region.empty() && (region.size() != 2 || !std::isalpha(static_cast<unsigned char>(region[0])) ||
+                            !std::isalpha(static_cast<unsigned char>(region[1])))) {
+      throw std::invalid_argument("--region must be an ISO 3166-1 alpha-2 code, e.g. IN");
+    }
+    const bool imported = a.flag("key");
+    const std::string key = imported ? a.need("key") : "lpk_" + auth::base64url_encode(auth::random_bytes(24));
+    if (key.size() < 16) throw std::invalid_argument("--key must be at least 16 characters");
+    pqxx::work tx(c);
+    auto r = tx.exec_params(
+        "INSERT INTO ingest.vendor_api_keys (id, tenant, vendor, key_hash, key_prefix, default_region) "
+        "VALUES (gen_random_uuid(), $1, $2, $3, $4, NULLIF($5, '')) ON CONFLICT (key_hash) DO NOTHING "
+        "RETURNING id::text",
+        tenant, vendor, auth::sha256_hex(key), key.substr(0, 12), region);
+    tx.commit();
+    if (r.empty()) {
+      if (!imported) throw std::runtime_error("key collision; run again");
+      std::cout << "key already present (unchanged)\n";
+      return 0;
+    }
+    std::cout << "id\t" << r[0][0].as<std::string>() << "\n";
+    if (!imported) std::cout << "key\t" << key << "\n(shown once: only its SHA-256 is stored)\n";
+    return 0;
+  }
+  if (sub == "revoke") {
+    pqxx::work tx(c);
+    auto r = tx.exec_params(
+        "UPDATE ingest.vendor_api_keys SET revoked_at = now() WHERE id::text = $1 AND revoked_at IS NULL "
+        "RETURNING tenant, vendor",
+        a.need("id"));
+    tx.commit();
+    if (r.empty()) throw std::runtime_error("no active key with id " + a.need("id"));
+    std::cout << "revoked " << a.need("id") << " (" << r[0][0].as<std::string>() << "/"
+              << r[0][1].as<std::string>() << "); gateways stop accepting it within INGEST_API_KEY_CACHE_TTL_S\n";
+    return 0;
+  }
+  if (sub == "list") {
+    pqxx::read_transaction tx(c);
+    auto rows = tx.exec_params(
+        "SELECT id::text, tenant, vendor, key_prefix, COALESCE(default_region, ''), "
+        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "CASE WHEN revoked_at IS NULL THEN 'active' ELSE 'revoked' END "
+        "FROM ingest.vendor_api_keys WHERE ($1 = '' OR tenant = $1) ORDER BY tenant, vendor, created_at",
+        a.get("tenant"));
+    for (const auto& row : rows) {
+      for (int i = 0; i < 7; ++i) std::cout << (i ? "\t" : "") << row[i].as<std::string>();
+      std::cout << "\n";
+    }
+    return 0;
+  }
+  throw std::invalid_argument("vendor key: expected create, revoke or list");
+}
+
 int cmd_topics(const Args& a) {
   if (a.positional.size() < 2 || a.positional[1] != "create") throw std::invalid_argument("topics: expected create");
   auto env = load_env();
@@ -221,6 +297,7 @@ int main(int argc, char** argv) {
     if (cmd == "migrate") return cmd_migrate(args);
     if (cmd == "whatsapp") return cmd_whatsapp(args);
     if (cmd == "topics") return cmd_topics(args);
+    if (cmd == "vendor") return cmd_vendor(args);
     std::cerr << "leadctl: unknown command '" << cmd << "'\n\n" << kUsage;
     return 2;
   } catch (const config::ConfigError& e) {

@@ -1,0 +1,25 @@
+#pragma once
+// Publishing a request's events: all acknowledged by Kafka, or 503 with
+// Retry-After (never a 2xx for something not stored). Shared by every channel.
+#include <utility>  // before Asio (GCC 12 + Boost 1.74)
+
+#include <boost/asio/awaitable.hpp>
+
+#include <string>
+#include <vector>
+
+#include <leadpipe/events/cloud_event.hpp>
+#include <leadpipe/kafka/kafka.hpp>
+
+namespace leadpipe::ingest {
+
+struct Deps;
+
+kafka::Message to_message(const std::string& topic, const events::CloudEvent& ev, const std::string& key);
+
+// Sends `out` (may be empty), records per-channel metrics, throws HttpError 503
+// + Retry-After unless Kafka acknowledged every message.
+boost::asio::awaitable<void> publish_all(Deps& d, std::string channel, std::vector<kafka::Message> out,
+                                         std::string request_id);
+
+}  // namespace leadpipe::ingest
