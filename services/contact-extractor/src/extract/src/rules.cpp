@@ -49,8 +49,8 @@ constexpr const char* kNameTriggers =
     "|(\\bini\\b)"
     // 9 pt: aqui é (o|a) X / (aqui) quem fala é (o|a) X
     "|(\\b(?:aqui|quem\\s+fala)\\s+(?:e|eh)\\b(?:\\s+(?:o|a)\\b)?)"
-    // 10 pt: (eu) sou o/a X
-    "|(\\b(?:eu\\s+)?sou\\s+(?:o|a)\\b)"
+    // 10 pt: (eu) sou o/a X, sou eu, a X
+    "|(\\b(?:eu\\s+)?sou(?:\\s+eu)?[\\s,]+(?:o|a)\\b)"
     // 11 id: dengan X (answering the phone; clause start)
     "|(\\bdengan\\b)"
     // 12 id weak: saya/aku X (clause start)
@@ -73,7 +73,10 @@ constexpr const char* kNameTriggers =
     // 20 id: booking "atas nama X" (not a bank account's or a child's)
     "|(\\batas\\s+nama\\b)"
     // 21 Hindi: main/mai X hoon
-    "|(\\b(?:main|mai)\\b)";
+    "|(\\b(?:main|mai)\\b)"
+    // 22 "I am Sanjana's father, Rajesh Kulkarni": a relation, then the writer's name
+    "|(\\b(?:father|mother|dad|mum|mom|parent|guardian|husband|wife|pai|mae|ayahnya|ibunya|bapaknya|mamanya|"
+    "papanya|walinya)\\s*,)";
 
 struct TriggerClass {
   double confidence;
@@ -89,9 +92,10 @@ enum Mode : int {
   kLabel = 5,        // clause start; a form of address after it is not skipped ("nama ibu …")
   kAtasNama = 6,     // not after a bank/transfer/child word in the same sentence
   kMain = 7,         // clause start; the name must be followed by hoon/hu/hun/bol
+  kRelation = 8,     // only after "I am …'s father," / "saya ibunya …," in the same sentence
 };
 
-constexpr std::array<TriggerClass, 22> kClasses = {{
+constexpr std::array<TriggerClass, 23> kClasses = {{
     {0, 0},
     {0.95, kStrong},  // 1
     {0.95, kStrong},  // 2
@@ -114,15 +118,17 @@ constexpr std::array<TriggerClass, 22> kClasses = {{
     {0.75, kLabel},     // 19
     {0.75, kAtasNama},  // 20
     {0.75, kMain},      // 21
+    {0.75, kRelation},  // 22
 }};
 
 // Words that may stand between a clause boundary and a trigger ("Halo kak,
 // saya …", "ok, I'm …", "ya ini …").
 bool is_filler(std::string_view w) {
-  static constexpr std::array<std::string_view, 33> k = {
+  static constexpr std::array<std::string_view, 43> k = {
       "ya", "iya", "oh", "eh", "ah", "nah", "jadi", "btw", "yes", "yeah", "sim", "well", "so", "um", "hmm",
       "also", "anyway", "and", "dan", "e", "ini", "sorry", "maaf", "ji", "ok", "okay", "oke", "hii", "hiii", "dear",
-      "aqui", "kenalin", "perkenalkan"};
+      "aqui", "kenalin", "perkenalkan", "sure", "claro", "certo", "siap", "baik", "boleh", "tentu", "okey", "sip",
+      "okee"};
   return std::find(k.begin(), k.end(), w) != k.end() || lexicon::is_greeting(w) || lexicon::is_honorific(w);
 }
 
@@ -353,6 +359,7 @@ Rules::Rules(const TenantConfig& cfg)
           "(?:aapka|apka|aap\\s+ka)\\s+(?:shubh\\s+)?(?:naam|name))|"
           "(?:^|\\n)[ \\t*_-]*(?:nama(?:\\s+lengkap)?|(?:full\\s+)?name|nome(?:\\s+completo)?)[ \\t*_]*:",
           opts()),
+      self_reference_("\\b(?:i'?m|i\\s+am|this\\s+is|myself|saya|aku|sy|sou|eu\\s+sou)\\b", opts()),
       hindi_copula_("\\b(?:hoon|hu|hun|hoo|bol\\s+rah[aie]|baat\\s+kar)\\b", opts()),
       atas_nama_other_("\\b(?:rek|rekening|norek|transfer|tf|bank|bca|bri|bni|mandiri|bsi|account|santri|siswa|murid|"
                        "anak|adik|putra|cucu|keponakan|yayasan|sekolah|pt|cv)\\b",
@@ -383,7 +390,7 @@ Rules::Rules(const TenantConfig& cfg)
                         &phone_cue_suffix_, &neg_cue_, &price_before_, &price_after_, &thousands_, &date_like_,
                         &time_like_, &fragment_start_, &trailing_intro_, &email_probe_, &email_bracket_at_, &email_bracket_dot_,
                         &email_spaced_at_, &email_underscore_, &email_spaced_dot_, &email_local_dot_, &email_word_at_, &email_chain_at_, &email_word_dot_, &email_, &correction_, &ask_signal_,
-                        &ask_name_, &hindi_copula_, &atas_nama_other_, &ask_name_general_, &ask_name_other_, &ask_phone_, &ask_email_, &ask_program_, &opt_out_whole_}) {
+                        &ask_name_, &self_reference_, &hindi_copula_, &atas_nama_other_, &ask_name_general_, &ask_name_other_, &ask_phone_, &ask_email_, &ask_program_, &opt_out_whole_}) {
     if (!re->ok()) throw std::logic_error("extractor pattern does not compile: " + re->pattern() + ": " + re->error());
   }
 
@@ -770,7 +777,7 @@ std::optional<NameHit> Rules::parse_bare(const text::Folded& fo, std::string_vie
       ++i;
       continue;
     }
-    if (words.empty() && !trailing && (c == ',' || c == '-' || c == ':')) {
+    if (words.empty() && !trailing && (c == ',' || c == '-' || c == ':' || c == '.' || c == '!')) {
       ++i;
       continue;
     }
@@ -858,7 +865,7 @@ std::optional<NameHit> Rules::find_name(const text::Folded& fo, std::string_view
   };
 
   StringPiece input(f.data(), f.size());
-  std::array<StringPiece, 22> g;
+  std::array<StringPiece, 23> g;
   std::size_t pos = 0;
   while (pos <= f.size() &&
          name_triggers_.Match(input, pos, f.size(), RE2::UNANCHORED, g.data(), static_cast<int>(g.size()))) {
@@ -883,6 +890,12 @@ std::optional<NameHit> Rules::find_name(const text::Folded& fo, std::string_view
     if ((tc.mode == kClause || tc.mode == kWeak || tc.mode == kItIs || tc.mode == kLabel) && !clause_start(f, tb))
       continue;
     if (tc.mode == kMain && !clause_start(f, tb)) continue;
+    if (tc.mode == kRelation) {
+      std::size_t sb = tb;
+      while (sb > 0 && f[sb - 1] != '.' && f[sb - 1] != '!' && f[sb - 1] != '?' && f[sb - 1] != '\n') --sb;
+      const std::string_view before = f.substr(sb, tb - sb);
+      if (!RE2::PartialMatch(StringPiece(before.data(), before.size()), self_reference_)) continue;
+    }
     if (tc.mode == kAtasNama) {
       std::size_t sb = tb;  // sentence start
       while (sb > 0 && f[sb - 1] != '.' && f[sb - 1] != '!' && f[sb - 1] != '?' && f[sb - 1] != '\n') --sb;

@@ -116,6 +116,7 @@ class Rules {
   RE2 correction_;
   RE2 ask_signal_;
   RE2 ask_name_;
+  RE2 self_reference_;
   RE2 hindi_copula_;
   RE2 atas_nama_other_;
   RE2 ask_name_general_;
