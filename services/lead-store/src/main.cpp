@@ -7,6 +7,7 @@
 #include <leadpipe/runtime/runtime.hpp>
 
 #include "api.hpp"
+#include "api_import.hpp"
 #include "consumer.hpp"
 #include "followup_scheduler.hpp"
 
@@ -34,6 +35,10 @@ int main() {
     }
     const auto followup_interval = env.integer("LEADSTORE_FOLLOWUP_INTERVAL_MS", 5000, 100, 3600000,
                                                "how often the follow-up scheduler looks for due follow-ups");
+    const auto import_max_bytes = env.integer("LEADSTORE_IMPORT_MAX_BYTES", 32 << 20, 1024, 1LL << 30,
+                                              "largest CSV upload accepted by POST /api/v1/leads/import");
+    const auto import_max_rows = env.integer("LEADSTORE_IMPORT_MAX_ROWS", 200000, 1, 10000000,
+                                             "most data rows in one CSV import");
     env.validate();
 
     const auto logger = log::root();
@@ -56,12 +61,15 @@ int main() {
         logger, registry);
 
     http::Router router;
-    leads::add_api_routes(router, std::make_shared<leads::ApiDeps>(
-                                      leads::ApiDeps{pool, verifier, leads::Pipeline::admissions(), logger, region}));
+    auto api_deps = std::make_shared<leads::ApiDeps>(
+        leads::ApiDeps{pool, verifier, leads::Pipeline::admissions(), logger, region});
+    leads::add_api_routes(router, api_deps);
+    leads::add_import_routes(router, api_deps, registry, {.max_rows = static_cast<std::size_t>(import_max_rows)});
     leads::FollowupScheduler scheduler(
         pool, {.interval = std::chrono::milliseconds(followup_interval)}, logger.with({{"component", "followups"}}),
         registry);
     http::Server server(http_cfg, std::move(router), registry, logger);
+    server.set_body_limit("/api/v1/leads/import", static_cast<std::size_t>(import_max_bytes));
     server.set_readiness([&] { return producer.healthy() && consumer.healthy() && pool.healthy(); });
     relay.start();
     consumer.start();

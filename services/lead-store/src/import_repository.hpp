@@ -1,0 +1,46 @@
+#pragma once
+// SQL of the CSV import. Bulk by design: leads, captures, timeline entries,
+// outbox rows and the batch's rows go in with COPY (one round trip each, not
+// one per row), updates through a COPY'd temp table. Everything runs in the
+// caller's transaction, so the leads and their lead.* events commit together.
+#include <pqxx/pqxx>
+
+#include <string>
+#include <vector>
+
+#include "import.hpp"
+
+namespace leadpipe::leads::import {
+
+// Serialises imports of one tenant (transaction-scoped advisory lock), so two
+// uploads of overlapping files cannot both insert the same phone.
+void lock_tenant(pqxx::transaction_base& tx, const std::string& tenant);
+
+// Live leads of the tenant whose phone or e-mail appears in a pending row,
+// locked FOR UPDATE when `for_update` (a real run).
+std::vector<Existing> load_existing(pqxx::transaction_base& tx, const std::string& tenant,
+                                    const std::vector<Row>& rows, bool for_update);
+
+struct Batch {
+  std::string id;            // uuid
+  std::string tenant;
+  std::string created_by;    // JWT sub
+  std::string options_json;  // what the caller asked for
+};
+
+// Writes `plan` and records the batch. Sets each created lead's tenant.
+void write(pqxx::work& tx, const Batch& batch, Plan& plan);
+
+struct Outcome {
+  Plan plan;
+  std::optional<std::string> batch_id;  // none for a dry run
+};
+// The whole import on one connection (the tenant's own pipeline): lock, load, decide, and (unless
+// `dry_run`) write and commit. A dry run reads the same data and runs the same
+// decision, without the lock or any write. A unique-phone race with a
+// concurrent writer re-plans (up to 3 attempts), then throws
+// pqxx::unique_violation.
+Outcome run(pqxx::connection& c, const std::string& tenant, const std::string& user,
+            const std::vector<Row>& rows, const Options& options, const std::string& options_json, bool dry_run);
+
+}  // namespace leadpipe::leads::import

@@ -1,0 +1,158 @@
+// CSV import against the real test PostgreSQL: a fresh database per test, the
+// embedded leads migrations, and the same import::run the HTTP handler calls.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include <leadpipe/log/log.hpp>
+#include <leadpipe/migrations.hpp>
+#include <leadpipe/pg/migrate.hpp>
+#include <leadpipe/testing/infra.hpp>
+
+#include "csv.hpp"
+#include "import.hpp"
+#include "import_repository.hpp"
+
+using namespace leadpipe;
+using namespace leadpipe::leads;
+
+namespace {
+
+std::string sample() {
+  std::ifstream in(testing::source_dir() + "/../shared/samples/csv/leads_import.csv", std::ios::binary);
+  REQUIRE(in.good());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Db {
+  std::string url;
+  pqxx::connection conn;
+  Db() : url(make()), conn(url) {}
+  static std::string make() {
+    auto url = testing::create_database("import");
+    pg::migrate(url, "leads", embedded::leads_migrations(), log::root());
+    return url;
+  }
+  long long scalar(const std::string& sql) {
+    pqxx::nontransaction tx(conn);
+    return tx.exec(sql)[0][0].as<long long>();
+  }
+  import::Outcome import(const std::string& text, bool dry_run, const import::Options& o = {},
+                         const std::string& tenant = "demo") {
+    auto rows = import::prepare(csv::parse(text), o);
+    return import::run(conn, tenant, "admin-1", rows, o, "{}", dry_run);
+  }
+};
+
+void check_same(const import::Plan& a, const import::Plan& b) {
+  CHECK(a.inserted == b.inserted);
+  CHECK(a.updated == b.updated);
+  CHECK(a.duplicates == b.duplicates);
+  CHECK(a.invalid == b.invalid);
+  REQUIRE(a.rows.size() == b.rows.size());
+  for (std::size_t i = 0; i < a.rows.size(); ++i) {
+    CHECK(a.rows[i].status == b.rows[i].status);
+    CHECK(a.rows[i].reason == b.rows[i].reason);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the sample: dry run reports what the real run then does; nothing written by the dry run", "[pg]") {
+  Db db;
+  const auto dry = db.import(sample(), true);
+  CHECK(db.scalar("SELECT count(*) FROM leads.leads") == 0);
+  CHECK(db.scalar("SELECT count(*) FROM leads.import_batches") == 0);
+  CHECK(db.scalar("SELECT count(*) FROM leads.outbox") == 0);
+  CHECK_FALSE(dry.batch_id);
+
+  const auto real = db.import(sample(), false);
+  check_same(dry.plan, real.plan);
+  CHECK(real.plan.inserted == 5);
+  CHECK(real.plan.duplicates == 1);
+  CHECK(real.plan.invalid == 1);
+  REQUIRE(real.batch_id);
+
+  CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE tenant = 'demo'") == 5);
+  CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE phone = '+6281234567890' AND email = "
+                  "'budi.santoso@example.com' AND session_year = '2027' AND tags = '{expo-jakarta,nursing}' "
+                  "AND source = 'expo' AND channel = 'import' AND stage = 'new' AND created_by = 'admin-1'") == 1);
+  CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE name IS NULL AND stage = 'incomplete'") == 1);
+  CHECK(db.scalar("SELECT count(*) FROM leads.outbox WHERE topic = 'lead.created'") == 5);
+  CHECK(db.scalar("SELECT count(*) FROM leads.lead_tags WHERE tenant = 'demo'") == 4);
+  CHECK(db.scalar("SELECT count(*) FROM leads.tags WHERE tenant = 'demo' AND category = 'import'") == 3);
+  CHECK(db.scalar("SELECT count(*) FROM leads.lead_captures WHERE layer = 'import' AND source_event_id = '" +
+                  *real.batch_id + "'") > 10);
+  CHECK(db.scalar("SELECT count(*) FROM leads.lead_activities WHERE kind = 'lead_created'") == 5);
+  CHECK(db.scalar("SELECT count(*) FROM leads.import_rows WHERE batch_id = '" + *real.batch_id + "'") == 7);
+  CHECK(db.scalar("SELECT inserted * 1000 + duplicates * 100 + invalid FROM leads.import_batches") == 5101);
+
+  // The same file again: every valid row is a lead already and brings nothing new.
+  const auto dry2 = db.import(sample(), true);
+  const auto again = db.import(sample(), false);
+  check_same(dry2.plan, again.plan);
+  CHECK(again.plan.inserted == 0);
+  CHECK(again.plan.updated == 0);
+  CHECK(again.plan.duplicates == 6);
+  CHECK(again.plan.invalid == 1);
+  CHECK(db.scalar("SELECT count(*) FROM leads.leads") == 5);
+  CHECK(db.scalar("SELECT count(*) FROM leads.outbox") == 5);
+}
+
+TEST_CASE("an update fills empty fields, bumps the version, moves incomplete → new and emits events", "[pg]") {
+  Db db;
+  db.import("phone,program\n081299990000,S1 Farmasi\n", false);
+  CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE stage = 'incomplete' AND version = 1") == 1);
+  const auto dry = db.import("name,phone,tags\nNur,+62 812-9999-0000,walk-in\n", true);
+  const auto r = db.import("name,phone,tags\nNur,+62 812-9999-0000,walk-in\n", false);
+  check_same(dry.plan, r.plan);
+  CHECK(r.plan.updated == 1);
+  CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE name = 'Nur' AND program = 'S1 Farmasi' AND stage = 'new' "
+                  "AND version = 2 AND tags = '{walk-in}'") == 1);
+  CHECK(db.scalar("SELECT count(*) FROM leads.outbox WHERE topic = 'lead.updated' AND payload LIKE "
+                  "'%\"changed\":[\"name\",\"tags\",\"stage\"]%'") == 1);
+  CHECK(db.scalar("SELECT count(*) FROM leads.outbox WHERE topic = 'lead.stage_changed'") == 1);
+}
+
+TEST_CASE("tenants do not see each other's leads in an import", "[pg]") {
+  Db db;
+  db.import(sample(), false, {}, "tenant-a");
+  const auto b = db.import(sample(), false, {}, "tenant-b");
+  CHECK(b.plan.inserted == 5);
+  CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE tenant = 'tenant-b'") == 5);
+}
+
+TEST_CASE("100,000 rows import well under a minute", "[pg]") {
+  Db db;
+  std::string text = "name,phone,email,session_year,program,source,tags,city\n";
+  const int kRows = std::getenv("IMPORT_ROWS") ? std::atoi(std::getenv("IMPORT_ROWS")) : 100000;
+  text.reserve(kRows * 90);
+  for (int i = 0; i < kRows; ++i) {
+    char line[200];
+    std::snprintf(line, sizeof line, "Lead %d,+62812%08d,lead%d@example.com,2027,S1 Keperawatan,expo,\"expo,bulk\",Jakarta\n",
+                  i, i, i);
+    text += line;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = db.import(text, false);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  WARN("100k-row import: " << secs << " s (" << static_cast<int>(kRows / secs) << " rows/s)");
+  CHECK(r.plan.inserted == kRows);
+  CHECK(db.scalar("SELECT count(*) FROM leads.leads") == kRows);
+  CHECK(db.scalar("SELECT count(*) FROM leads.outbox") == kRows);
+  // The target is well under a minute on an idle 2-core machine; the bound
+  // here only catches a return to per-row round trips (tests share the CPU).
+  CHECK(secs < 120);
+
+  // Re-importing the whole file matches every row (and is a no-op).
+  const auto t1 = std::chrono::steady_clock::now();
+  const auto again = db.import(text, false);
+  const double secs2 = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  WARN("100k-row re-import (all existing): " << secs2 << " s");
+  CHECK(again.plan.duplicates == kRows);
+  CHECK(secs2 < 120);
+}
