@@ -52,7 +52,7 @@ constexpr const char* kNameTriggers =
     // 10 pt: (eu) sou o/a X, sou eu, a X
     "|(\\b(?:eu\\s+)?sou(?:\\s+eu)?[\\s,]+(?:o|a)\\b)"
     // 11 id: dengan X (answering the phone; clause start)
-    "|(\\bdengan\\b)"
+    "|(\\b(?:dengan|dgn)\\b)"
     // 12 id weak: saya/aku X (clause start)
     "|(\\b(?:saya|aku|sy|sya|saia|gue|gw|gua|aq|ak|abdi|kulo|kula)\\b)"
     // 13 en weak: I'm / I am X (clause start)
@@ -680,8 +680,12 @@ std::optional<NameHit> Rules::parse_forward(const text::Folded& fo, std::string_
         (first.fw.ends_with("ing") || first.fw.ends_with("ed")))
       return std::nullopt;
   }
-  // "it's …" outside a name question: only a capitalised name in cased text.
-  if (mode == kItIs && conf < 0.7 && (!fo.has_lower || !fo.has_upper || !first.cap)) return std::nullopt;
+  // "it's …" outside a name question: a capitalised name in cased text, or a
+  // name followed by "from"/"here"/"again" ("its jenny from the open day").
+  if (mode == kItIs && conf < 0.7 && (!fo.has_lower || !fo.has_upper || !first.cap) &&
+      !(stop_word == "from" || stop_word == "here" || stop_word == "again" || stop_word == "dari" ||
+        stop_word == "speaking"))
+    return std::nullopt;
   if (conf < 0.5) return std::nullopt;
 
   NameHit hit;
@@ -743,7 +747,7 @@ std::optional<NameHit> Rules::parse_backward(const text::Folded& fo, std::string
     if (lexicon::is_honorific(w.fw)) break;
     // "main Rahul bol raha hoon", "saya Budi disini": a subject pronoun opens the clause.
     if (!words.empty() && (w.fw == "main" || w.fw == "mai" || w.fw == "i" || w.fw == "saya" || w.fw == "aku" ||
-                           w.fw == "sy" || w.fw == "eu"))
+                           w.fw == "sy" || w.fw == "eu" || w.fw == "dengan" || w.fw == "dgn" || w.fw == "ini"))
       break;
     if (lexicon::is_stopword(w.fw) || is_program_word(w.fw)) return std::nullopt;
     if (cased && !w.cap) return std::nullopt;
