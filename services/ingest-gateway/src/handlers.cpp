@@ -115,11 +115,13 @@ void add_routes(http::Router& router, std::shared_ptr<Deps> deps) {
   router.add("POST", "/webhooks/whatsapp",
              [deps](Request& req) { return receive(*deps, req); }, "/webhooks/whatsapp");
   add_vendor_routes(router, deps);
+  add_call_routes(router, deps);
 }
 
 void set_body_limits(http::Server& server, const Config& config) {
   server.set_body_limit("/webhooks/whatsapp", config.webhook_body_limit);
   server.set_body_limit(std::string(kVendorLeadsPath), config.vendor_body_limit);
+  server.set_body_limit(std::string(kCallsPath), config.call_body_limit);
 }
 
 }  // namespace leadpipe::ingest

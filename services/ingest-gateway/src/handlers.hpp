@@ -7,6 +7,7 @@
 #include <leadpipe/kafka/kafka.hpp>
 
 #include "api_keys.hpp"
+#include "call_integrations.hpp"
 #include "clock.hpp"
 #include "config.hpp"
 #include "metrics.hpp"
@@ -21,6 +22,7 @@ struct Deps {
   Metrics& metrics;
   log::Logger logger;
   ApiKeyDirectory& vendor_keys;
+  CallIntegrations& calls;
   Clock now = system_clock();
 };
 

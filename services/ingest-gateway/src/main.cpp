@@ -27,6 +27,7 @@ int main() {
                              registry);
     ingest::TenantDirectory tenants(pool, cfg.tenant_cache_ttl);
     ingest::ApiKeyDirectory vendor_keys(pool, cfg.api_key_cache_ttl);
+    ingest::CallIntegrations calls(pool, cfg.api_key_cache_ttl);
 
     http::Router router;
     ingest::add_routes(router, std::make_shared<ingest::Deps>(ingest::Deps{
@@ -36,6 +37,7 @@ int main() {
                                    .metrics = metrics,
                                    .logger = logger,
                                    .vendor_keys = vendor_keys,
+                                   .calls = calls,
                                }));
     http::Server server(cfg.http, std::move(router), registry, logger);
     ingest::set_body_limits(server, cfg);

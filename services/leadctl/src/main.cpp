@@ -7,6 +7,7 @@
 //   leadctl whatsapp list
 //   leadctl topics create --file deploy/local/topics.txt [--partitions N]
 //   leadctl vendor key create|revoke|list …
+//   leadctl calls integration create|revoke|list …
 #include <pqxx/pqxx>
 
 #include <cctype>
@@ -50,6 +51,12 @@ constexpr const char* kUsage = R"(usage: leadctl <command> [options]
         (e.g. VENDOR_DEMO_API_KEY of the dev stack; an existing one is kept).
   vendor key revoke --id ID
   vendor key list [--tenant T]
+  calls integration create --tenant T --id ID [--provider P] [--secret S]
+        Register a telephony / voice-AI platform that posts finished calls to
+        POST /webhooks/calls; prints its signing secret once (or stores --secret,
+        at least 32 characters).
+  calls integration revoke --id ID
+  calls integration list [--tenant T]
   topics create --file FILE [--partitions N]
         Create the topics listed in FILE (deploy/local/topics.txt format) on
         KAFKA_BROKERS, prefixed by KAFKA_TOPIC_PREFIX. Existing topics are kept.
@@ -252,6 +259,56 @@ int cmd_vendor(const Args& a) {
   throw std::invalid_argument("vendor key: expected create, revoke or list");
 }
 
+int cmd_calls(const Args& a) {
+  if (a.positional.size() < 3 || a.positional[1] != "integration") {
+    throw std::invalid_argument("calls: expected integration create|revoke|list");
+  }
+  auto env = load_env();
+  const auto url = env.required("INGEST_PG_URL", "ingest-gateway's database");
+  env.validate();
+  pqxx::connection c(url);
+  const std::string& sub = a.positional[2];
+  if (sub == "create") {
+    const bool given = a.flag("secret");
+    const std::string secret = given ? a.need("secret") : auth::to_hex(auth::random_bytes(32));
+    if (secret.size() < 32) throw std::invalid_argument("--secret must be at least 32 characters");
+    pqxx::work tx(c);
+    tx.exec_params0(
+        "INSERT INTO ingest.call_integrations (integration_id, tenant, provider, secret) "
+        "VALUES ($1, $2, NULLIF($3, ''), $4)",
+        a.need("id"), a.need("tenant"), a.get("provider"), secret);
+    tx.commit();
+    std::cout << "integration\t" << a.need("id") << "\n";
+    if (!given) std::cout << "secret\t" << secret << "\n(shown once; sign \"<timestamp>.<body>\" with HMAC-SHA256)\n";
+    return 0;
+  }
+  if (sub == "revoke") {
+    pqxx::work tx(c);
+    auto r = tx.exec_params(
+        "UPDATE ingest.call_integrations SET revoked_at = now() WHERE integration_id = $1 AND revoked_at IS NULL "
+        "RETURNING tenant",
+        a.need("id"));
+    tx.commit();
+    if (r.empty()) throw std::runtime_error("no active integration " + a.need("id"));
+    std::cout << "revoked " << a.need("id") << "\n";
+    return 0;
+  }
+  if (sub == "list") {
+    pqxx::read_transaction tx(c);
+    auto rows = tx.exec_params(
+        "SELECT integration_id, tenant, COALESCE(provider, ''), "
+        "CASE WHEN revoked_at IS NULL THEN 'active' ELSE 'revoked' END "
+        "FROM ingest.call_integrations WHERE ($1 = '' OR tenant = $1) ORDER BY tenant, integration_id",
+        a.get("tenant"));
+    for (const auto& row : rows) {
+      for (int i = 0; i < 4; ++i) std::cout << (i ? "\t" : "") << row[i].as<std::string>();
+      std::cout << "\n";
+    }
+    return 0;
+  }
+  throw std::invalid_argument("calls integration: expected create, revoke or list");
+}
+
 int cmd_topics(const Args& a) {
   if (a.positional.size() < 2 || a.positional[1] != "create") throw std::invalid_argument("topics: expected create");
   auto env = load_env();
@@ -298,6 +355,7 @@ int main(int argc, char** argv) {
     if (cmd == "whatsapp") return cmd_whatsapp(args);
     if (cmd == "topics") return cmd_topics(args);
     if (cmd == "vendor") return cmd_vendor(args);
+    if (cmd == "calls") return cmd_calls(args);
     std::cerr << "leadctl: unknown command '" << cmd << "'\n\n" << kUsage;
     return 2;
   } catch (const config::ConfigError& e) {
