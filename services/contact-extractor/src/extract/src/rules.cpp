@@ -675,9 +675,10 @@ std::optional<NameHit> Rules::parse_forward(const text::Folded& fo, std::string_
       // after a weak trigger is rarely a name.
       conf -= 0.2;
     }
-    // English gerunds/participles after "I'm" ("I'm thrilled", "I'm calling").
-    if (!first.cap && first.fw.size() > 4 &&
-        (first.fw.ends_with("ing") || first.fw.ends_with("ed")))
+    // English gerunds/participles after "I'm" ("I'm thrilled", "i'm calling"),
+    // but not names that end alike ("Ling", "Alfred", "Ahmed", "Mohammed").
+    if (!first.cap && ((first.fw.size() > 5 && first.fw.ends_with("ing")) ||
+                       (first.fw.size() > 6 && first.fw.ends_with("ed") && !first.fw.ends_with("med"))))
       return std::nullopt;
   }
   // "it's …" outside a name question: a capitalised name in cased text, or a
