@@ -57,7 +57,7 @@ std::string rfc3339_ms(std::int64_t epoch_ms) {
   gmtime_r(&secs, &tm);
   char base[32];
   std::strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[40];
+  char out[64];
   std::snprintf(out, sizeof out, "%s.%03dZ", base, static_cast<int>(epoch_ms % 1000));
   return out;
 }
