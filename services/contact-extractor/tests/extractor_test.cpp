@@ -116,6 +116,13 @@ TEST_CASE("names: honorifics stripped, case normalised, accents kept", "[unit]")
   CHECK(name_of("Meu nome é Maria da Silva Santos") == "Maria da Silva Santos");
   CHECK(name_of("Hi, I'm Ahmad bin Ismail, interested") == "Ahmad bin Ismail");
   CHECK(name_of("my name is kevin o'brien") == "Kevin O'Brien");
+  // Names that are also common words count when written as names.
+  CHECK(name_of("nama saya Hari") == "Hari");
+  CHECK(name_of("nama saya Kasih Purnama") == "Kasih Purnama");
+  CHECK(name_of("my name is Hope") == "Hope");
+  CHECK(name_of("Hi, I am Will Smith, need info") == "Will Smith");
+  CHECK(name_of("Saya Bunda Aisyah, mau tanya PAUD") == "<none>");  // Aisyah's mother
+  CHECK(name_of("nama saya Ali") == "Ali");
   // Only the keyboard's capital at the start: the lower-case name still counts.
   CHECK(name_of("Saya budi mau tanya") == "Budi");
   CHECK(name_of("Halo kak, saya budi santoso, mau tanya") == "Budi Santoso");

@@ -132,7 +132,7 @@ const WordSet& stopwords() {
       "de do da dos das em no na nos nas num numa um uma uns umas o os as e ou mas que quem qual quais",
       "como onde quando porque porquê por para pra pro com sem sobre entre ate desde ao aos",
       "eu voce vc voces ele ela eles elas nos meu minha meus minhas seu sua seus suas teu tua",
-      "aqui ali la ca ja ainda muito muita pouco pouca bem mal sim nao tambem so apenas tudo nada",
+      "aqui la ca ja ainda muito muita pouco pouca bem mal sim nao tambem so apenas tudo nada",
       "estudante aluno aluna mae pai responsavel filho filha esposa esposo marido amigo amiga",
       "interessado interessada interesse novo nova brasileiro brasileira professor professora",
       "medico medica paciente cliente formado formada casado casada solteiro solteira",

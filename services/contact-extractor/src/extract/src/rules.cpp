@@ -269,6 +269,29 @@ bool is_cased(const text::Folded& f, std::string_view o) {
   return title > 0 && lower > 0;
 }
 
+// Family roles: "Saya Bunda Aisyah" is Aisyah's mother, not a name.
+bool is_relation_word(std::string_view w) {
+  static constexpr std::array<std::string_view, 30> k = {
+      "bunda", "mama", "mamah", "mami", "papa", "papah", "papi", "ayah", "umi", "abi", "mom", "mum", "mommy",
+      "dad", "daddy", "mother", "father", "mae", "pai", "parent", "wali", "ortu", "anak", "adik", "kakak",
+      "suami", "istri", "wife", "husband", "guardian"};
+  return std::find(k.begin(), k.end(), w) != k.end();
+}
+
+// Is the word after f[e] a capitalised non-stopword ("Will Smith")?
+bool next_word_is_capitalised_name(const text::Folded& fo, std::string_view o, std::size_t e) {
+  const std::string_view f = fo.text;
+  std::size_t k = e;
+  if (k >= f.size() || f[k] != ' ') return false;
+  while (k < f.size() && f[k] == ' ') ++k;
+  if (k >= f.size() || !text::is_ascii_alpha(f[k])) return false;
+  bool glued;
+  const std::size_t ke = read_word(f, k, glued);
+  const std::string_view w = f.substr(k, ke - k);
+  return !glued && starts_upper(o, fo, k) && !lexicon::is_stopword(w) && !lexicon::is_honorific(w) &&
+         !lexicon::is_org_word(w) && !lexicon::is_place(w);
+}
+
 std::string original_of(const text::Folded& f, std::string_view o, std::size_t b, std::size_t e) {
   const std::size_t ob = f.map[b];
   const std::size_t oe = f.map[e];
@@ -621,7 +644,13 @@ std::optional<NameHit> Rules::parse_forward(const text::Folded& fo, std::string_
     const std::string_view stem = strip_nya(w.fw);
     const bool capitalised_short_name =  // "Nguyễn Văn An", "Jae Ho"
         cased && !words.empty() && words.front().cap && w.cap && is_short_name_word(w.fw);
-    if (!capitalised_short_name &&
+    // A capitalised word that is also a common word ("Hari", "Kasih", "Will",
+    // "Uma") right after an explicit introduction, in a message whose capitals
+    // mean something, is the name: people do not capitalise "hari" mid-sentence.
+    const bool capitalised_first_name =
+        cased && words.empty() && w.cap && w.fw.size() >= 3 && !w.initial && !is_relation_word(w.fw) &&
+        (mode == kStrong || mode == kLabel || next_word_is_capitalised_name(fo, o, e));
+    if (!capitalised_short_name && !capitalised_first_name &&
         (lexicon::is_stopword(w.fw) || (!stem.empty() && (lexicon::is_stopword(stem) || lexicon::is_honorific(stem))) ||
          is_program_word(w.fw))) {
       stop_word = w.fw;
