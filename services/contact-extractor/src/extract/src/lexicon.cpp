@@ -198,7 +198,7 @@ const WordSet& places() {
       "ahmedabad kanpur nagpur patna bhopal indore noida gurgaon gurugram kerala kochi chandigarh",
       "punjab gujarat bihar rajasthan maharashtra karnataka tamil nadu uttar pradesh bengal",
       // Brazil / Portugal
-      "brasil brazil sao rio janeiro belo horizonte brasilia fortaleza recife curitiba",
+      "brasil brazil sao janeiro belo horizonte brasilia fortaleza recife curitiba",
       "manaus porto alegre goiania belem campinas florianopolis niteroi guarulhos osasco",
       "sp rj mg bh poa minas gerais bahia parana pernambuco ceara goias lisboa portugal",
       // Other

@@ -50,7 +50,7 @@ constexpr const char* kNameTriggers =
     // 9 pt: aqui é (o|a) X / (aqui) quem fala é (o|a) X
     "|(\\b(?:aqui|quem\\s+fala)\\s+(?:e|eh)\\b(?:\\s+(?:o|a)\\b)?)"
     // 10 pt: (eu) sou o/a X, sou eu, a X
-    "|(\\b(?:eu\\s+)?sou(?:\\s+eu)?[\\s,]+(?:o|a)\\b)"
+    "|(\\b(?:eu\\s+)?sou(?:\\s+eu)?(?:\\s+de\\s+novo)?[\\s,]+(?:o|a)\\b)"
     // 11 id: dengan X (answering the phone; clause start)
     "|(\\b(?:dengan|dgn)\\b)"
     // 12 id weak: saya/aku X (clause start)
@@ -76,7 +76,9 @@ constexpr const char* kNameTriggers =
     "|(\\b(?:main|mai)\\b)"
     // 22 "I am Sanjana's father, Rajesh Kulkarni": a relation, then the writer's name
     "|(\\b(?:father|mother|dad|mum|mom|parent|guardian|husband|wife|pai|mae|ayahnya|ibunya|bapaknya|mamanya|"
-    "papanya|walinya)\\s*,)";
+    "papanya|walinya)\\s*,)"
+    // 23 "data saya: …", "biodata: …", "pode anotar: …", "please note: …"
+    "|(\\b(?:data\\s+(?:saya|diri)|biodata|(?:pode\\s+)?anot(?:ar|a|e)|catat(?:kan)?|please\\s+note)\\s*:)";
 
 struct TriggerClass {
   double confidence;
@@ -95,7 +97,7 @@ enum Mode : int {
   kRelation = 8,     // only after "I am …'s father," / "saya ibunya …," in the same sentence
 };
 
-constexpr std::array<TriggerClass, 23> kClasses = {{
+constexpr std::array<TriggerClass, 24> kClasses = {{
     {0, 0},
     {0.95, kStrong},  // 1
     {0.95, kStrong},  // 2
@@ -119,6 +121,7 @@ constexpr std::array<TriggerClass, 23> kClasses = {{
     {0.75, kAtasNama},  // 20
     {0.75, kMain},      // 21
     {0.75, kRelation},  // 22
+    {0.85, kStrong},    // 23
 }};
 
 // Words that may stand between a clause boundary and a trigger ("Halo kak,
@@ -899,7 +902,7 @@ std::optional<NameHit> Rules::find_name(const text::Folded& fo, std::string_view
   };
 
   StringPiece input(f.data(), f.size());
-  std::array<StringPiece, 23> g;
+  std::array<StringPiece, 24> g;
   std::size_t pos = 0;
   while (pos <= f.size() &&
          name_triggers_.Match(input, pos, f.size(), RE2::UNANCHORED, g.data(), static_cast<int>(g.size()))) {
