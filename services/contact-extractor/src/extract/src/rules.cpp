@@ -143,7 +143,7 @@ bool is_word_byte(char c) {
 // Clause delimiters for names.
 bool is_clause_punct(char c) {
   return c == ',' || c == '.' || c == '!' || c == '?' || c == ';' || c == ':' || c == '\n' || c == '\r' ||
-         c == '(' || c == ')' || c == '"' || c == '|' || c == '/';
+         c == '(' || c == ')' || c == '"' || c == '|' || c == '/' || c == '#';
 }
 
 // Short words that are stopwords in one language and given/family names in
@@ -366,7 +366,7 @@ Rules::Rules(const TenantConfig& cfg)
           "\\b(?:ralat|salah|koreksi|keliru|yang\\s+(?:benar|betul|bener)|yg\\s+(?:benar|betul|bener)|maksudnya|"
           "maksud\\s+(?:saya|aku|sy)|wrong|correction|i\\s+mean|i\\s+meant|typo|should\\s+be|the\\s+correct|"
           "correct\\s+(?:one|number|email|name)|desculp[ae]|errei|errado|o\\s+certo|o\\s+correto|a\\s+certa|"
-          "corrigindo|correcao|na\\s+verdade|quis\\s+dizer|galat|galti|sahi\\s+(?:number|wala))\\b",
+          "corrigindo|correcao|na\\s+verdade|quis\\s+dizer|galat|galti|sahi\\s+(?:number|wala)|oh\\s+wait|oops|ops|opa)\\b",
           opts()),
       ask_signal_(
           "\\?|:\\s*(?:\\n|$)|\\b(?:boleh|minta|mohon|tolong|silakan|silahkan|sebutkan|tuliskan|ketik|isi|kirim(?:kan)?|"
