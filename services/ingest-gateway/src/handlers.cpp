@@ -116,12 +116,16 @@ void add_routes(http::Router& router, std::shared_ptr<Deps> deps) {
              [deps](Request& req) { return receive(*deps, req); }, "/webhooks/whatsapp");
   add_vendor_routes(router, deps);
   add_call_routes(router, deps);
+  add_form_routes(router, deps);
 }
 
 void set_body_limits(http::Server& server, const Config& config) {
   server.set_body_limit("/webhooks/whatsapp", config.webhook_body_limit);
   server.set_body_limit(std::string(kVendorLeadsPath), config.vendor_body_limit);
   server.set_body_limit(std::string(kCallsPath), config.call_body_limit);
+  for (auto path : {kFormOtpSendPath, kFormOtpVerifyPath, kFormSubmitPath}) {
+    server.set_body_limit(std::string(path), config.form_body_limit);
+  }
 }
 
 }  // namespace leadpipe::ingest

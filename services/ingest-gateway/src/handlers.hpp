@@ -10,6 +10,7 @@
 #include "call_integrations.hpp"
 #include "clock.hpp"
 #include "config.hpp"
+#include "form_store.hpp"
 #include "metrics.hpp"
 #include "tenant_directory.hpp"
 
@@ -23,6 +24,7 @@ struct Deps {
   log::Logger logger;
   ApiKeyDirectory& vendor_keys;
   CallIntegrations& calls;
+  FormStore& forms;
   Clock now = system_clock();
 };
 

@@ -28,6 +28,7 @@ int main() {
     ingest::TenantDirectory tenants(pool, cfg.tenant_cache_ttl);
     ingest::ApiKeyDirectory vendor_keys(pool, cfg.api_key_cache_ttl);
     ingest::CallIntegrations calls(pool, cfg.api_key_cache_ttl);
+    ingest::FormStore forms(pool, cfg.tenant_cache_ttl);
 
     http::Router router;
     ingest::add_routes(router, std::make_shared<ingest::Deps>(ingest::Deps{
@@ -38,6 +39,7 @@ int main() {
                                    .logger = logger,
                                    .vendor_keys = vendor_keys,
                                    .calls = calls,
+                                   .forms = forms,
                                }));
     http::Server server(cfg.http, std::move(router), registry, logger);
     ingest::set_body_limits(server, cfg);

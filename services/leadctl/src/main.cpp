@@ -8,6 +8,7 @@
 //   leadctl topics create --file deploy/local/topics.txt [--partitions N]
 //   leadctl vendor key create|revoke|list …
 //   leadctl calls integration create|revoke|list …
+//   leadctl campaign site set|list …
 #include <pqxx/pqxx>
 
 #include <cctype>
@@ -57,6 +58,11 @@ constexpr const char* kUsage = R"(usage: leadctl <command> [options]
         at least 32 characters).
   calls integration revoke --id ID
   calls integration list [--tenant T]
+  campaign site set --tenant T --origins URL[,URL…] [--otp-template NAME] [--otp-language CODE]
+        Enable the public campaign-form API (/api/v1/forms/T/…) for tenant T's
+        website: CORS origins allowed to call it (e.g. https://www.example.edu)
+        and the WhatsApp template outreach uses for OTPs.
+  campaign site list
   topics create --file FILE [--partitions N]
         Create the topics listed in FILE (deploy/local/topics.txt format) on
         KAFKA_BROKERS, prefixed by KAFKA_TOPIC_PREFIX. Existing topics are kept.
@@ -309,6 +315,54 @@ int cmd_calls(const Args& a) {
   throw std::invalid_argument("calls integration: expected create, revoke or list");
 }
 
+int cmd_campaign(const Args& a) {
+  if (a.positional.size() < 3 || a.positional[1] != "site") {
+    throw std::invalid_argument("campaign: expected site set|list");
+  }
+  auto env = load_env();
+  const auto url = env.required("INGEST_PG_URL", "ingest-gateway's database");
+  env.validate();
+  pqxx::connection c(url);
+  const std::string& sub = a.positional[2];
+  if (sub == "set") {
+    std::vector<std::string> origins;
+    std::stringstream list(a.get("origins"));
+    std::string origin;
+    while (std::getline(list, origin, ',')) {
+      if (origin.empty()) continue;
+      if (origin.rfind("http://", 0) != 0 && origin.rfind("https://", 0) != 0) {
+        throw std::invalid_argument("--origins: " + origin + " is not an http(s) origin");
+      }
+      while (!origin.empty() && origin.back() == '/') origin.pop_back();
+      origins.push_back(origin);
+    }
+    std::string array = "{";
+    for (std::size_t i = 0; i < origins.size(); ++i) array += (i ? "," : "") + ("\"" + origins[i] + "\"");
+    array += "}";
+    pqxx::work tx(c);
+    tx.exec_params0(
+        "INSERT INTO ingest.campaign_sites (tenant, allowed_origins, otp_template, otp_language) "
+        "VALUES ($1, $2::text[], NULLIF($3, ''), NULLIF($4, '')) ON CONFLICT (tenant) DO UPDATE SET "
+        "allowed_origins = EXCLUDED.allowed_origins, otp_template = EXCLUDED.otp_template, "
+        "otp_language = EXCLUDED.otp_language, updated_at = now()",
+        a.need("tenant"), array, a.get("otp-template"), a.get("otp-language"));
+    tx.commit();
+    std::cout << "campaign site for " << a.need("tenant") << ": " << origins.size() << " origin(s)\n";
+    return 0;
+  }
+  if (sub == "list") {
+    pqxx::read_transaction tx(c);
+    for (const auto& row : tx.exec("SELECT tenant, array_to_string(allowed_origins, ','), "
+                                   "COALESCE(otp_template, ''), COALESCE(otp_language, '') "
+                                   "FROM ingest.campaign_sites ORDER BY tenant")) {
+      for (int i = 0; i < 4; ++i) std::cout << (i ? "\t" : "") << row[i].as<std::string>();
+      std::cout << "\n";
+    }
+    return 0;
+  }
+  throw std::invalid_argument("campaign site: expected set or list");
+}
+
 int cmd_topics(const Args& a) {
   if (a.positional.size() < 2 || a.positional[1] != "create") throw std::invalid_argument("topics: expected create");
   auto env = load_env();
@@ -356,6 +410,7 @@ int main(int argc, char** argv) {
     if (cmd == "topics") return cmd_topics(args);
     if (cmd == "vendor") return cmd_vendor(args);
     if (cmd == "calls") return cmd_calls(args);
+    if (cmd == "campaign") return cmd_campaign(args);
     std::cerr << "leadctl: unknown command '" << cmd << "'\n\n" << kUsage;
     return 2;
   } catch (const config::ConfigError& e) {
