@@ -28,6 +28,11 @@ using http::Response;
 using rapidjson::Value;
 
 constexpr int kMaxBulk = 10000;
+// Placeholder stage for view=actionable until the tenant's pipeline is known.
+const std::string kActionableView = "\x01" "actionable";
+
+// A read-only transaction whose statements share one snapshot.
+using Snapshot = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
 
 bool is_uuid(const std::string& s) {
   if (s.size() != 36) return false;
@@ -128,7 +133,7 @@ repo::ListQuery parse_filter(const auth::Principal& who, Get get, GetAll get_all
   q.stages = get_all("stage");
   if (auto view = get("view")) {
     if (*view != "actionable" && *view != "all") errors.push_back({"view", "must be actionable or all"});
-    if (*view == "actionable" && q.stages.empty()) q.stages.push_back("\x01actionable");  // resolved with the pipeline
+    if (*view == "actionable" && q.stages.empty()) q.stages.push_back(kActionableView);  // resolved with the pipeline
   }
   auto one_of = [&](const char* key, std::initializer_list<const char*> values) -> std::optional<std::string> {
     auto v = get(key);
@@ -260,7 +265,7 @@ repo::ListQuery parse_body_filter(const Value& filter, const auth::Principal& wh
 
 // Resolves view=actionable and checks stage names against the tenant's pipeline.
 void resolve_stages(repo::ListQuery& q, const Pipeline& p) {
-  if (q.stages.size() == 1 && q.stages[0] == "\x01actionable") {
+  if (q.stages.size() == 1 && q.stages[0] == kActionableView) {
     q.stages = p.open_stages();
     return;
   }
@@ -299,7 +304,9 @@ awaitable<Response> list_leads(ApiDeps& d, Request& req) {
   // Callables passed to co_await'ed calls are named locals: GCC 12 destroys
   // lambda temporaries inside a co_await expression twice.
   auto run = [query](pqxx::connection& c) mutable {
-    pqxx::read_transaction tx(c);
+    // One snapshot for the total and the page (READ COMMITTED would let a lead
+    // committed in between show up in one and not the other).
+    Snapshot tx(c);
     resolve_stages(query, repo::pipeline_for(tx, query.tenant));
     try {
       return repo::list(tx, query);
@@ -336,7 +343,7 @@ awaitable<Response> lead_counts(ApiDeps& d, Request& req) {
   const auto who = auth::authenticate(req, d.verifier);
   auto query = parse_list_query(req, who);
   auto run = [query](pqxx::connection& c) mutable {
-    pqxx::read_transaction tx(c);
+    Snapshot tx(c);
     resolve_stages(query, repo::pipeline_for(tx, query.tenant));
     return repo::counts(tx, query);
   };
