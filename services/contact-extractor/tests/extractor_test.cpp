@@ -134,6 +134,7 @@ TEST_CASE("names: split over messages, abbreviations, denials", "[unit]") {
   CHECK(name_of({{U, "my name is"}, {U, "why do you ask?"}}) == "<none>");
   CHECK(name_of("saya Muh. Fadli Rahman, mau tanya kuliah") == "Muh. Fadli Rahman");
   CHECK(name_of("saya M. Rizky") == "M. Rizky");
+  CHECK(name_of("Nama saya Bagas.No hp 0812 1212 3434") == "Bagas");  // missing space after a sentence
   CHECK(name_of("I am Ana. Need info pls") == "Ana");
   CHECK(name_of("Sir mera naam Deepika Padukone nahi hai lol, main Deepika Rao hoon") == "Deepika Rao");
   CHECK(name_of("nama saya bukan Budi") == "<none>");
@@ -200,6 +201,7 @@ TEST_CASE("phones: a number split over two messages is joined", "[unit]") {
   CHECK(phones_of({{U, "no hp aku 0822-5147"}, {U, "-0683"}}) == V{"+6282251470683"});
   CHECK(phones_of({{U, "nomor saya 0813"}, {U, "7788 9900"}}) == V{"+6281377889900"});
   CHECK(phones_of({{U, "wa saya 0812"}, {U, "3390"}, {U, "7745"}}) == V{"+6281233907745"});
+  CHECK(phones_of({{U, "no hp saya 0813"}, {U, "4455"}, {U, "6677 kak"}}) == V{"+6281344556677"});
   // An unrelated message in between drops the fragment.
   CHECK(phones_of({{U, "no hp aku 0822-5147"}, {U, "eh bentar"}, {U, "0683"}}) == V{});
 }
@@ -217,6 +219,10 @@ TEST_CASE("emails: plain, obfuscated, spaced, lower-cased", "[unit]") {
   CHECK(emails_of("dini@gmail") == V{"dini@gmail.com"});
   CHECK(emails_of("I'll be at home at noon") == V{});
   CHECK(emails_of("ig saya @rina.putri") == V{});  // an Instagram handle, not an address
+  CHECK(emails_of("ningrum . a @ gmail . com") == V{"ningrum.a@gmail.com"});
+  CHECK(emails_of("Terima kasih. budi@gmail.com") == V{"budi@gmail.com"});
+  // an address split after its '@'
+  CHECK(emails_of({{U, "email saya andika.putra@"}, {U, "gmail.com"}}) == V{"andika.putra@gmail.com"});
   CHECK(emails_of("email budi @ gmail.com") == V{"budi@gmail.com"});
   CHECK(emails_of({{B, "Kirim berkas ke admisi@kampus.ac.id ya"}, {U, "oke saya kirim ke admisi@kampus.ac.id"}}) == V{});
 }

@@ -103,6 +103,7 @@ void Extractor::observe(ConversationState& st, const Message& m) const {
       st.awaiting = 0;
       st.awaiting_since_ms = 0;
       st.pending_phone.clear();
+      st.pending_email.clear();
     }
   }
   Scratch& sc = scratch();
@@ -176,6 +177,8 @@ void Extractor::Impl::observe_user(ConversationState& st, const Message& m, Scra
 
   // --- emails
   rules.find_emails(f, sc.emails);
+  if (auto joined = rules.join_email(st.pending_email, f)) sc.emails.push_back(*joined);
+  st.pending_email = sc.emails.empty() ? rules.email_fragment(f) : std::string();
   std::erase_if(sc.emails, [&](const std::string& e) {
     return std::find(st.bot_emails.begin(), st.bot_emails.end(), e) != st.bot_emails.end();
   });

@@ -272,6 +272,21 @@ bool is_cased(const text::Folded& f, std::string_view o) {
   return title > 0 && lower > 0;
 }
 
+// The token starting at f[b] continues past the word ending at f[e] with
+// '.'/'_': an email or handle ("rina.w@x.com", "budi_s") rather than a word
+// followed by a sentence that lacks its space ("Bagas.No hp").
+bool looks_like_address(const text::Folded& fo, std::string_view o, std::size_t b, std::size_t e) {
+  const std::string_view f = fo.text;
+  std::size_t k = b;
+  while (k < f.size() && (text::is_ascii_alpha(f[k]) || text::is_digit(f[k]) || f[k] == '.' || f[k] == '_' ||
+                          f[k] == '-' || f[k] == '@'))
+    ++k;
+  const std::string_view token = f.substr(b, k - b);
+  if (token.find('@') != std::string_view::npos || f[e] == '_') return true;
+  // "Bagas.No": a capital after the dot starts a sentence.
+  return !starts_upper(o, fo, e + 1);
+}
+
 // Family roles: "Saya Bunda Aisyah" is Aisyah's mother, not a name.
 bool is_relation_word(std::string_view w) {
   static constexpr std::array<std::string_view, 30> k = {
@@ -343,7 +358,8 @@ Rules::Rules(const TenantConfig& cfg)
       thousands_("^\\d{1,3}(?:[.,]\\d{3})+(?:[.,]\\d{1,2})?$", opts()),
       date_like_("^\\d{1,4}[.\\-]\\d{1,2}[.\\-]\\d{1,4}$", opts()),
       time_like_("^\\d{1,2}[.:]\\d{2}(?:\\s*-\\s*\\d{1,2}[.:]\\d{2})?$", opts()),
-      fragment_start_("^[\\s\\-.]*(\\d[\\d \\t.\\-]*\\d)\\s*[.!]?\\s*$", opts()),
+      fragment_start_("^[\\s\\-.]*(\\d[\\d \\t.\\-]*\\d)\\s*[.!]?\\s*(?:(?:kak|kk|ya|min|sir|pak|bu|ji)\\s*[.!]?\\s*)?$",
+                      opts()),
       trailing_intro_("(?:\\b(?:nama|nm)\\s*(?:lengkap\\s*)?(?:saya|aku|ku|sy)(?:\\s+(?:adalah|yaitu))?|\\bmy\\s+(?:full\\s+)?name\\s+is|"
                       "\\bmy\\s+name's|\\bmeu\\s+nome\\s+(?:completo\\s+)?(?:e|eh)|\\bme\\s+chamo|\\bmera\\s+naam)"
                       "[\\s:\\-]*$",
@@ -352,6 +368,9 @@ Rules::Rules(const TenantConfig& cfg)
       email_bracket_at_("\\s*[\\[\\(\\{<]\\s*(?:at|arroba|@)\\s*[\\]\\)\\}>]\\s*", opts()),
       email_bracket_dot_("\\s*[\\[\\(\\{<]\\s*(?:dot|titik|ponto|punto|point)\\s*[\\]\\)\\}>]\\s*", opts()),
       email_spaced_at_("[ \\t]*@[ \\t]*", opts()),
+      email_tail_("([a-z0-9][a-z0-9._%+\\-]*)[ \\t]*@[ \\t]*$", opts()),
+      email_domain_only_("^[ \\t]*@?[ \\t]*([a-z0-9][a-z0-9\\-]*(?:\\.[a-z0-9\\-]+)+)[ \\t]*[.!]?[ \\t]*$", opts()),
+      email_spaced_local_("[a-z0-9_]+(?:[ \\t]+\\.[ \\t]+[a-z0-9_]+)+[ \\t]*@", opts()),
       email_underscore_("([a-z0-9])\\s+(?:underscore|garis\\s+bawah|sublinhado)\\s+([a-z0-9])", opts()),
       email_spaced_dot_("(@[a-z0-9][a-z0-9.\\-]*[a-z0-9])[ \\t]+\\.[ \\t]*([a-z0-9])", opts()),
       email_word_at_("([a-z0-9][a-z0-9._%+\\-]*)\\s+(?:at|arroba)\\s+([a-z0-9][a-z0-9\\-]*)(?:\\.|\\s+(?:dot|titik|ponto)\\s+)"
@@ -415,7 +434,7 @@ Rules::Rules(const TenantConfig& cfg)
   for (const RE2* re : {&name_triggers_, &greeting_intro_, &sign_off_, &phone_candidate_, &phone_cue_,
                         &phone_cue_suffix_, &neg_cue_, &price_before_, &price_after_, &thousands_, &date_like_,
                         &time_like_, &fragment_start_, &trailing_intro_, &email_probe_, &email_bracket_at_, &email_bracket_dot_,
-                        &email_spaced_at_, &email_underscore_, &email_spaced_dot_, &email_local_dot_, &email_word_at_, &email_chain_at_, &email_word_dot_, &email_, &correction_, &ask_signal_,
+                        &email_spaced_at_, &email_tail_, &email_domain_only_, &email_spaced_local_, &email_underscore_, &email_spaced_dot_, &email_local_dot_, &email_word_at_, &email_chain_at_, &email_word_dot_, &email_, &correction_, &ask_signal_,
                         &ask_name_, &self_reference_, &hindi_copula_, &atas_nama_other_, &ask_name_general_, &ask_name_other_, &ask_phone_, &ask_email_, &ask_program_, &opt_out_whole_}) {
     if (!re->ok()) throw std::logic_error("extractor pattern does not compile: " + re->pattern() + ": " + re->error());
   }
@@ -640,9 +659,10 @@ std::optional<NameHit> Rules::parse_forward(const text::Folded& fo, std::string_
       i = e;
       continue;
     }
-    // "rina.w@…", "budi_s": the word is the start of an address, not a name.
+    // "rina.w@…", "budi_s": the word is the start of an address, not a name
+    // ("Bagas.No hp …" is a missing space after a sentence).
     if (e + 1 < f.size() && (f[e] == '.' || f[e] == '_') && (text::is_ascii_alpha(f[e + 1]) || text::is_digit(f[e + 1])) &&
-        !w.initial)
+        !w.initial && looks_like_address(fo, o, i, e))
       return std::nullopt;
     const std::string_view stem = strip_nya(w.fw);
     const bool capitalised_short_name =  // "Nguyễn Văn An", "Jae Ho"
@@ -1285,6 +1305,26 @@ void Rules::find_emails(std::string_view folded, std::vector<std::string>& out) 
   }
   for (int k = 0; k < 3 && RE2::GlobalReplace(&s, email_word_dot_, "@\\1.\\2") > 0; ++k) {
   }
+  {
+    // "ningrum . a @ gmail . com": dots with spaces on both sides inside the
+    // local part, right before the '@'.
+    StringPiece in2(s);
+    StringPiece m;
+    std::string rebuilt;
+    std::size_t p = 0, copied = 0;
+    while (p < s.size() && email_spaced_local_.Match(in2, p, s.size(), RE2::UNANCHORED, &m, 1)) {
+      const std::size_t mb = static_cast<std::size_t>(m.data() - s.data());
+      rebuilt.append(s, copied, mb - copied);
+      for (char c : std::string_view(m.data(), m.size()))
+        if (c != ' ' && c != '\t') rebuilt.push_back(c);
+      copied = mb + m.size();
+      p = copied;
+    }
+    if (copied > 0) {
+      rebuilt.append(s, copied, std::string::npos);
+      s.swap(rebuilt);
+    }
+  }
   RE2::GlobalReplace(&s, email_spaced_at_, "@");
   // "budi@yahoo . co . id": a space before the dot joins (a sentence end
   // "budi@gmail.com. Makasih" has none).
@@ -1319,6 +1359,26 @@ void Rules::find_emails(std::string_view folded, std::vector<std::string>& out) 
     if (std::find(out.begin(), out.end(), email) == out.end()) out.push_back(std::move(email));
     if (out.size() >= 8) break;
   }
+}
+
+std::string Rules::email_fragment(std::string_view folded) const {
+  StringPiece local;
+  if (!RE2::PartialMatch(StringPiece(folded.data(), folded.size()), email_tail_, &local)) return {};
+  if (local.size() > 64) return {};
+  return std::string(local.data(), local.size());
+}
+
+std::optional<std::string> Rules::join_email(std::string_view fragment, std::string_view folded) const {
+  if (fragment.empty()) return std::nullopt;
+  StringPiece domain;
+  if (!RE2::FullMatch(StringPiece(folded.data(), folded.size()), email_domain_only_, &domain)) return std::nullopt;
+  std::string joined(fragment);
+  joined += '@';
+  joined.append(domain.data(), domain.size());
+  std::vector<std::string> found;
+  find_emails(joined, found);
+  if (found.size() != 1) return std::nullopt;
+  return found.front();
 }
 
 // ---------------------------------------------------------------------------

@@ -52,6 +52,10 @@ class Rules {
   bool ends_with_introduction(std::string_view folded) const;
 
   void find_emails(std::string_view folded, std::vector<std::string>& out) const;
+  // "andika.putra@" at the end of a message: the local part, to join with the
+  // domain the next message starts with ("gmail.com").
+  std::string email_fragment(std::string_view folded) const;
+  std::optional<std::string> join_email(std::string_view fragment, std::string_view folded) const;
 
   // Bit set of Slot values a bot/agent message asks for.
   unsigned asked_slots(std::string_view folded, bool has_phone, bool has_email) const;
@@ -106,6 +110,9 @@ class Rules {
   RE2 email_bracket_at_;
   RE2 email_bracket_dot_;
   RE2 email_spaced_at_;
+  RE2 email_tail_;
+  RE2 email_domain_only_;
+  RE2 email_spaced_local_;
   RE2 email_underscore_;
   RE2 email_spaced_dot_;
   RE2 email_word_at_;

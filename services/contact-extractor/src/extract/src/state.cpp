@@ -136,6 +136,8 @@ std::string ConversationState::to_json() const {
   write_strings(w, "bot_emails", bot_emails);
   w.Key("pending_phone");
   w.String(pending_phone);
+  w.Key("pending_email");
+  w.String(pending_email);
   write_strings(w, "intents", intents);
   write_strings(w, "signals", signals);
   w.Key("last_activity_ms");
@@ -168,6 +170,7 @@ ConversationState ConversationState::from_json(std::string_view json) {
   s.bot_phones = read_strings(d, "bot_phones", 256);
   s.bot_emails = read_strings(d, "bot_emails", 256);
   s.pending_phone = get_string(d, "pending_phone");
+  s.pending_email = get_string(d, "pending_email");
   s.intents = read_strings(d, "intents", 256);
   s.signals = read_strings(d, "signals", 4096);
   s.last_activity_ms = get_int64(d, "last_activity_ms");

@@ -84,6 +84,7 @@ struct ConversationState {
   std::vector<std::string> bot_phones;  // E.164 numbers the bot/agent said: never the user's
   std::vector<std::string> bot_emails;  // addresses the bot/agent said
   std::string pending_phone;          // digits of a number the user split over messages ("0822-5147" … "-0683")
+  std::string pending_email;          // local part of an address split after its '@' ("andika.putra@" … "gmail.com")
   std::vector<std::string> intents;   // detected so far, in first-seen order
   std::vector<std::string> signals;   // score keyword keys seen in user text so far ("high:daftar")
   std::int64_t last_activity_ms = 0;
