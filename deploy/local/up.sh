@@ -51,6 +51,9 @@ if [[ -x "$LEADCTL" ]]; then
   "$LEADCTL" migrate --all 9>&- || lp_die "leadctl migrate --all failed"
   "$LEADCTL" whatsapp map --phone-number-id "$DEV_WHATSAPP_PHONE_NUMBER_ID" --tenant "$DEV_TENANT" 9>&- ||
     lp_die "leadctl whatsapp map failed"
+  # The demo vendor key of dev.env (stored hashed; an existing one is kept).
+  "$LEADCTL" vendor key create --tenant "$DEV_TENANT" --vendor demo-vendor --key "$VENDOR_DEMO_API_KEY" 9>&- >/dev/null ||
+    lp_die "leadctl vendor key create failed"
 else
   lp_info "note: $LEADCTL not built yet; skipping migrations and the demo tenant mapping"
 fi
