@@ -1,6 +1,12 @@
 # Helpers shared by every lib, service and test.
 
+# -Wno-mismatched-new-delete: GCC 12 flags every inlined Asio coroutine frame
+# (awaitable_frame_base's recycling operator new/delete pair) — a known false
+# positive that would otherwise bury real warnings.
 set(LEADPIPE_WARNINGS -Wall -Wextra -Wno-missing-field-initializers)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  list(APPEND LEADPIPE_WARNINGS -Wno-mismatched-new-delete)
+endif()
 
 # leadpipe_lib(<name> SOURCES ... DEPS ...)
 #   A static library leadpipe_<name> with public headers under include/.

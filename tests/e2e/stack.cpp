@@ -20,6 +20,7 @@
 #include <stdexcept>
 
 #include <leadpipe/auth/crypto.hpp>
+#include <leadpipe/events/topics.hpp>
 #include <leadpipe/kafka/kafka.hpp>
 #include <leadpipe/testing/infra.hpp>
 
@@ -135,10 +136,9 @@ Stack::Stack(std::map<std::string, std::string> extra_env) {
   };
   for (auto& [k, v] : extra_env) env_[k] = std::move(v);
   std::vector<std::string> topics;
-  for (const char* t : {"ingest.whatsapp.inbound", "ingest.whatsapp.status", "contact.extracted",
-                        "lead.created", "lead.updated", "lead.stage_changed",
-                        "ingest.vendor.lead", "ingest.call.completed", "ingest.campaign.submission",
-                        "outreach.requested"}) {
+  // Every topic of the catalogue (and its dead-letter topic), so no producer
+  // in the stack ever waits on a topic that does not exist.
+  for (const auto t : events::topics::all) {
     topics.emplace_back(t);
     topics.push_back(std::string(t) + ".dlq");
   }

@@ -172,11 +172,6 @@ auto Pool::with(F&& f) -> std::invoke_result_t<F, pqxx::connection&> {
   }
 }
 
-// GCC 12 reports -Wmismatched-new-delete on every Asio awaitable frame it
-// inlines here (a known false positive: the frame's operator new/delete pair
-// is Asio's own recycling allocator). Silenced for these templates only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 template <typename G>
 boost::asio::awaitable<std::invoke_result_t<G&>> Pool::offload(G g) {
   using R = std::invoke_result_t<G&>;
@@ -280,7 +275,5 @@ auto async_transact(Pool& pool, F f, int attempts)
     co_return co_await pool.offload(std::move(job));
   }
 }
-
-#pragma GCC diagnostic pop
 
 }  // namespace leadpipe::pg
