@@ -79,6 +79,9 @@ TEST_CASE("names: explicit introductions in each language", "[unit]") {
   CHECK(name_of("Sir mera naam Amit hai, BCA ke liye") == "Amit");
   CHECK(name_of("Hi sir, Divya Menon bol rahi hoon") == "Divya Menon");
   CHECK(name_of("Hi, Kavita this side, pls share fee structure") == "Kavita");
+  CHECK(name_of("Hi team, Sourav from Kolkata, interested in PGDM") == "Sourav");
+  CHECK(name_of("Message from Budi") == "<none>");
+  CHECK(name_of("Greetings from Bali") == "<none>");
   CHECK(name_of("Do you offer evening classes? Thanks, Michael Brown") == "Michael Brown");
 }
 

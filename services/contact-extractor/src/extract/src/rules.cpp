@@ -78,7 +78,9 @@ constexpr const char* kNameTriggers =
     "|(\\b(?:father|mother|dad|mum|mom|parent|guardian|husband|wife|pai|mae|ayahnya|ibunya|bapaknya|mamanya|"
     "papanya|walinya)\\s*,)"
     // 23 "data saya: …", "biodata: …", "pode anotar: …", "please note: …"
-    "|(\\b(?:data\\s+(?:saya|diri)|biodata|(?:pode\\s+)?anot(?:ar|a|e)|catat(?:kan)?|please\\s+note)\\s*:)";
+    "|(\\b(?:data\\s+(?:saya|diri)|biodata|(?:pode\\s+)?anot(?:ar|a|e)|catat(?:kan)?|please\\s+note)\\s*:)"
+    // 24 "Hi team, Sourav from Kolkata, …": a name right after a greeting, then "from <Place>"
+    "|(\\b(?:from|dari)\\b)";
 
 struct TriggerClass {
   double confidence;
@@ -97,7 +99,7 @@ enum Mode : int {
   kRelation = 8,     // only after "I am …'s father," / "saya ibunya …," in the same sentence
 };
 
-constexpr std::array<TriggerClass, 24> kClasses = {{
+constexpr std::array<TriggerClass, 25> kClasses = {{
     {0, 0},
     {0.95, kStrong},  // 1
     {0.95, kStrong},  // 2
@@ -122,6 +124,7 @@ constexpr std::array<TriggerClass, 24> kClasses = {{
     {0.75, kMain},      // 21
     {0.75, kRelation},  // 22
     {0.85, kStrong},    // 23
+    {0.70, kBackward},  // 24
 }};
 
 // Words that may stand between a clause boundary and a trigger ("Halo kak,
@@ -286,6 +289,8 @@ bool looks_like_address(const text::Folded& fo, std::string_view o, std::size_t 
   // "Bagas.No": a capital after the dot starts a sentence.
   return !starts_upper(o, fo, e + 1);
 }
+
+std::string_view first_word_of(std::string_view s) { return s.substr(0, s.find(' ')); }
 
 // Family roles: "Saya Bunda Aisyah" is Aisyah's mother, not a name.
 bool is_relation_word(std::string_view w) {
@@ -922,7 +927,7 @@ std::optional<NameHit> Rules::find_name(const text::Folded& fo, std::string_view
   };
 
   StringPiece input(f.data(), f.size());
-  std::array<StringPiece, 24> g;
+  std::array<StringPiece, 25> g;
   std::size_t pos = 0;
   while (pos <= f.size() &&
          name_triggers_.Match(input, pos, f.size(), RE2::UNANCHORED, g.data(), static_cast<int>(g.size()))) {
@@ -941,7 +946,23 @@ std::optional<NameHit> Rules::find_name(const text::Folded& fo, std::string_view
     // the label alternative starts at a newline/';': the trigger itself begins after it
     while (tb < f.size() && (f[tb] == '\n' || f[tb] == ';' || f[tb] == '|')) ++tb;
     if (tc.mode == kBackward) {
-      if (cls == 17) consider(parse_backward(fo, o, tb, tc.confidence, cased));
+      if (cls == 17) {
+        consider(parse_backward(fo, o, tb, tc.confidence, cased));
+      } else if (cls == 24 && cased) {
+        // Only "<greeting/comma> Name from Place": a capitalised place after
+        // "from", and the name after a clause boundary, not the text start.
+        std::size_t k = me;
+        while (k < f.size() && f[k] == ' ') ++k;
+        if (k < f.size() && text::is_ascii_alpha(f[k]) && starts_upper(o, fo, k)) {
+          if (auto h = parse_backward(fo, o, tb, tc.confidence, cased)) {
+            const std::string fv = text::fold(h->value);
+            const std::size_t at = f.rfind(fv, tb);
+            if (at != std::string_view::npos && at > 0 && !only_word_of_reply(f, at, at + fv.size()) &&
+                !lexicon::is_place(first_word_of(fv)))
+              consider(std::move(h));
+          }
+        }
+      }
       continue;
     }
     if ((tc.mode == kClause || tc.mode == kWeak || tc.mode == kItIs || tc.mode == kLabel) && !clause_start(f, tb))
