@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Ingest benchmark: signed WhatsApp webhooks through the real ingest-gateway
+# into the real Kafka (every 200 waits for the broker's ack, acks=all), at
+# increasing concurrency with wrk, compared with the same server's /healthz
+# in the same run. Then the webhook again, paced at half its peak rate, for
+# the latency under a sustainable load.
+#
+#   bench/ingest/run.sh                 # DURATION=10 CONCURRENCY="4 16 64 256"
+#
+# Targets (issue 3, 2-core machine): webhook peak ≥ 0.5 × /healthz peak,
+# p99 < 25 ms at half the peak rate.
+#
+# Uses the test PostgreSQL/Kafka of deploy/local/test-infra.sh (started if
+# needed, never stopped): a fresh database and a unique topic prefix, so a dev
+# stack or other tests are not disturbed. Override with BENCH_PG_ADMIN_URL /
+# BENCH_KAFKA. Writes $LEADPIPE_BENCH_RESULTS/ingest.txt (default bench/results/).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+build="${LEADPIPE_BUILD_DIR:-$root/build}"
+results="${LEADPIPE_BENCH_RESULTS:-$root/bench/results}"
+duration="${DURATION:-10}"
+levels="${CONCURRENCY:-4 16 64 256}"
+gateway="$build/bin/ingest-gateway"
+leadctl="$build/bin/leadctl"
+for b in "$gateway" "$leadctl"; do [[ -x "$b" ]] || { echo "missing $b: build first" >&2; exit 2; }; done
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+
+if [[ -z "${BENCH_PG_ADMIN_URL:-}" || -z "${BENCH_KAFKA:-}" ]]; then
+  "$root/deploy/local/test-infra.sh" start >/dev/null
+fi
+pg_admin="${BENCH_PG_ADMIN_URL:-host=127.0.0.1 port=55532 user=postgres dbname=postgres}"
+kafka="${BENCH_KAFKA:-127.0.0.1:59192}"
+run_id="bench_ingest_$(date +%s)_$$"
+db="$run_id"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+secret="bench-app-secret-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+work="$(mktemp -d)"
+gw_pid=""
+cleanup() {
+  [[ -n "$gw_pid" ]] && kill "$gw_pid" 2>/dev/null && wait "$gw_pid" 2>/dev/null || true
+  psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+psql "$pg_admin" -qc "CREATE DATABASE $db" >/dev/null
+pg_url="${pg_admin/dbname=postgres/dbname=$db}"
+export LEADPIPE_CONFIG_FILE=/dev/null KAFKA_BROKERS="$kafka" KAFKA_TOPIC_PREFIX="$run_id." INGEST_PG_URL="$pg_url" \
+  WHATSAPP_APP_SECRET="$secret" WHATSAPP_VERIFY_TOKEN=bench INGEST_PORT="$port" INGEST_ACCESS_LOG=false \
+  LOG_LEVEL=warn INGEST_IO_THREADS="${INGEST_IO_THREADS:-2}"
+"$leadctl" migrate --schema ingest >/dev/null
+printf 'PARTITIONS=1\ningest.whatsapp.inbound\ningest.whatsapp.status\n' > "$work/topics.txt"
+"$leadctl" topics create --file "$work/topics.txt" >/dev/null
+"$leadctl" whatsapp map --phone-number-id 109876543210987 --tenant bench >/dev/null
+
+# 2000 signed bodies (the sample message, each with its own wamid).
+python3 - "$root/../shared/samples/whatsapp/inbound_text.json" "$secret" > "$work/bodies.tsv" <<'PY'
+import hashlib, hmac, json, sys
+doc = json.load(open(sys.argv[1]))
+for i in range(2000):
+    doc["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = f"wamid.BENCH{i:06d}"
+    body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+    sig = hmac.new(sys.argv[2].encode(), body, hashlib.sha256).hexdigest()
+    sys.stdout.write(f"sha256={sig}\t{body.decode()}\n")
+PY
+export BODIES_FILE="$work/bodies.tsv"
+
+"$gateway" 2>"$work/gateway.log" &
+gw_pid=$!
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$work/gateway.log" >&2; echo "gateway not ready" >&2; exit 1; }
+url="http://127.0.0.1:$port"
+
+# One wrk run → "rps p50_ms p99_ms errors requests".
+measure() {  # script connections [extra env]
+  local script="$1" conns="$2" threads=2
+  ((conns < threads)) && threads="$conns"
+  wrk -t"$threads" -c"$conns" -d"${duration}s" --timeout 5s -s "$here/$script" "$url/$3" | sed -n 's/^RESULT //p'
+}
+
+# Warm-up (connections, producer, page cache).
+DURATION_SAVE="$duration"; duration=3; measure whatsapp.lua 4 webhooks/whatsapp >/dev/null; duration="$DURATION_SAVE"
+
+printf '%-9s %6s %10s %9s %9s %7s\n' target conns req/s p50_ms p99_ms errors | tee "$work/table.txt"
+best_hook=0; best_health=0; best_hook_conns=1
+for c in $levels; do
+  read -r rps p50 p99 errs n < <(measure healthz.lua "$c" healthz)
+  printf '%-9s %6s %10s %9s %9s %7s\n' healthz "$c" "$rps" "$p50" "$p99" "$errs" | tee -a "$work/table.txt"
+  python3 -c "import sys; sys.exit(0 if $rps > $best_health else 1)" && best_health="$rps"
+  read -r rps p50 p99 errs n < <(measure whatsapp.lua "$c" webhooks/whatsapp)
+  printf '%-9s %6s %10s %9s %9s %7s\n' webhook "$c" "$rps" "$p50" "$p99" "$errs" | tee -a "$work/table.txt"
+  if python3 -c "import sys; sys.exit(0 if $rps > $best_hook else 1)"; then best_hook="$rps"; best_hook_conns="$c"; fi
+done
+
+# Half the peak rate: 16 connections, each pausing so that together they offer
+# about best_hook / 2 requests per second.
+half_conns=16
+delay_ms=$(python3 -c "print(max(1, round($half_conns * 1000 / ($best_hook / 2))))")
+export DELAY_MS="$delay_ms"
+read -r half_rps half_p50 half_p99 half_errs n < <(measure whatsapp.lua "$half_conns" webhooks/whatsapp)
+unset DELAY_MS
+printf '%-9s %6s %10s %9s %9s %7s  (paced: %s ms between requests per connection)\n' webhook/2 "$half_conns" \
+  "$half_rps" "$half_p50" "$half_p99" "$half_errs" "$delay_ms" | tee -a "$work/table.txt"
+
+published=$(curl -fs "$url/metrics" | sed -n 's/^leadpipe_ingest_published_total{channel="whatsapp",topic="ingest.whatsapp.inbound"} //p')
+ratio=$(python3 -c "print(f'{$best_hook / $best_health:.2f}')")
+verdict_ratio=$(python3 -c "print('PASS' if $best_hook / $best_health >= 0.5 else 'FAIL')")
+verdict_p99=$(python3 -c "print('PASS' if $half_p99 < 25 else 'FAIL')")
+summary="ingest webhook peak ${best_hook} req/s (at ${best_hook_conns} conns) vs /healthz peak ${best_health} req/s: ratio ${ratio} (target >= 0.5: ${verdict_ratio}); at half the peak (${half_rps} req/s) p50 ${half_p50} ms, p99 ${half_p99} ms (target < 25 ms: ${verdict_p99}); events acked by Kafka: ${published:-?}; ${duration}s per run, $(nproc) cores, gateway io threads ${INGEST_IO_THREADS}"
+echo "$summary"
+mkdir -p "$results" 2>/dev/null && { cat "$work/table.txt"; echo "$summary"; } > "$results/ingest.txt" || true
