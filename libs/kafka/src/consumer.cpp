@@ -202,15 +202,21 @@ struct Consumer::Impl : public RdKafka::RebalanceCb {
     const log::Logger rlog = logger.with(
         {{"topic", record.topic}, {"partition", record.partition}, {"offset", record.offset}});
 
-    for (int attempt = 1;; ++attempt) {
+    int attempt = 0;      // failures that count towards max_attempts
+    int unavailable = 0;  // consecutive "dependency down" failures (no limit)
+    for (;;) {
       std::string error;
       bool handled = false;
       bool permanent = false;
+      bool dependency_down = false;
       try {
         handler(record, rlog);
         handled = true;
       } catch (const PermanentError& e) {
         permanent = true;
+        error = e.what();
+      } catch (const UnavailableError& e) {
+        dependency_down = true;
         error = e.what();
       } catch (const std::exception& e) {
         error = e.what();
@@ -218,25 +224,40 @@ struct Consumer::Impl : public RdKafka::RebalanceCb {
         error = "non-standard exception";
       }
       if (handled) {
+        if (unavailable > 0) rlog.info("dependency back; record processed", {{"waited_retries", unavailable}});
         count(record.topic, "ok");
         store_offset(wire, record, rlog);
         return;
       }
       if (permanent) {
-        dead_letter(wire, record, error, DeadLetterClass::permanent, attempt, rlog);
+        dead_letter(wire, record, error, DeadLetterClass::permanent, attempt + 1, rlog);
         return;
       }
-      if (attempt >= config.max_attempts) {
-        dead_letter(wire, record, error, DeadLetterClass::exhausted, attempt, rlog);
-        return;
+      std::chrono::milliseconds delay{0};
+      if (dependency_down) {
+        ++unavailable;
+        delay = retry_backoff(unavailable, config.retry_backoff, config.max_backoff);
+        // First failure, then once a minute at most: an outage is one story, not a flood.
+        if (unavailable == 1 || unavailable % 12 == 0) {
+          rlog.warn("dependency unavailable; holding the record and retrying",
+                    {{"retries", unavailable},
+                     {"backoff_ms", static_cast<std::int64_t>(delay.count())},
+                     {"error", error}});
+        }
+      } else {
+        ++attempt;
+        if (attempt >= config.max_attempts) {
+          dead_letter(wire, record, error, DeadLetterClass::exhausted, attempt, rlog);
+          return;
+        }
+        delay = retry_backoff(attempt, config.retry_backoff, config.max_backoff);
+        rlog.warn("handler failed; will retry",
+                  {{"attempt", attempt},
+                   {"max_attempts", config.max_attempts},
+                   {"backoff_ms", static_cast<std::int64_t>(delay.count())},
+                   {"error", error}});
       }
-      const auto delay = retry_backoff(attempt, config.retry_backoff, config.max_backoff);
       count(record.topic, "retried");
-      rlog.warn("handler failed; will retry",
-                {{"attempt", attempt},
-                 {"max_attempts", config.max_attempts},
-                 {"backoff_ms", static_cast<std::int64_t>(delay.count())},
-                 {"error", error}});
       if (!sleep_unless_stopping(delay)) {
         rlog.info("stopping during retries; the record will be redelivered");
         return;  // offset not stored

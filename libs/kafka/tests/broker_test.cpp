@@ -226,6 +226,37 @@ TEST_CASE("a transient failure is retried and the record processed once, without
   require_empty(env, "flaky.dlq");
 }
 
+TEST_CASE("an unavailable dependency holds the record past max_attempts, never dead-lettering it",
+          "[kafka]") {
+  Env env({"outage"});
+  require_all_ok(env.producer->send_all_sync(
+      {message("outage", "k", "first"), message("outage", "k", "second")}));
+  std::atomic<int> calls{0};
+  Collected done;
+  ConsumerConfig cc = env.consumer_config("outage", "g");
+  cc.max_attempts = 2;
+  cc.retry_backoff = std::chrono::milliseconds(5);
+  cc.max_backoff = std::chrono::milliseconds(20);
+  Consumer consumer(
+      cc, *env.producer,
+      [&](const Record& r, const leadpipe::log::Logger&) {
+        // The database is "down" for the first six calls: far more than max_attempts.
+        if (++calls <= 6) throw leadpipe::kafka::UnavailableError("connection refused");
+        done.add(r);
+      },
+      leadpipe::log::root(), env.registry);
+  consumer.start();
+  REQUIRE(wait_until([&] { return done.size() == 2; }, kWait));
+  consumer.stop();
+  const auto got = done.snapshot();
+  CHECK(got[0].value == "first");  // held in place: order kept, nothing skipped
+  CHECK(got[1].value == "second");
+  CHECK(calls == 8);
+  CHECK(metric(*env.registry, "leadpipe_kafka_consumed_total",
+               {{"topic", "outage"}, {"outcome", "retried"}}) == 6);
+  require_empty(env, "outage.dlq");
+}
+
 TEST_CASE("exhausted retries dead-letter the record with error_class=exhausted", "[kafka]") {
   Env env({"broken"});
   require_all_ok(env.producer->send_all_sync(

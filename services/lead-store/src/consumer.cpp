@@ -4,6 +4,7 @@
 #include <leadpipe/events/schema.hpp>
 #include <leadpipe/events/topics.hpp>
 #include <leadpipe/outbox/outbox.hpp>
+#include <leadpipe/runtime/runtime.hpp>
 
 #include "lead_json.hpp"
 #include "crm_repository.hpp"
@@ -57,55 +58,61 @@ void handle_contact_extracted(const ConsumerDeps& deps, const kafka::Record& rec
   }
   const auto log = logger.with({{"tenant", x.tenant}, {"event_id", ev.id}});
 
-  deps.pool.with([&](pqxx::connection& c) {
-    pqxx::work tx(c);
-    if (!outbox::claim(tx, repo::kSchema, kConsumerName, ev.id)) {
-      log.info("duplicate event skipped");
-      return;
-    }
-    // Identity first, then the cross-source keys: phone, then email.
-    auto lead_id = repo::find_by_identity(tx, x.tenant, x.channel, x.external_id);
-    for (std::size_t i = 0; !lead_id && i < x.phones.size(); ++i) {
-      lead_id = repo::find_by_phone(tx, x.tenant, x.phones[i].value);
-    }
-    for (std::size_t i = 0; !lead_id && i < x.emails.size(); ++i) {
-      lead_id = repo::find_by_email(tx, x.tenant, x.emails[i].value);
-    }
-    std::optional<Lead> existing;
-    if (lead_id) existing = repo::load(tx, x.tenant, *lead_id, true);
+  runtime::with_database([&] {
+    deps.pool.with([&](pqxx::connection& c) {
+      pqxx::work tx(c);
+      if (!outbox::claim(tx, repo::kSchema, kConsumerName, ev.id)) {
+        log.info("duplicate event skipped");
+        return;
+      }
+      // Identity first, then the cross-source keys: phone, then email.
+      auto lead_id = repo::find_by_identity(tx, x.tenant, x.channel, x.external_id);
+      for (std::size_t i = 0; !lead_id && i < x.phones.size(); ++i) {
+        lead_id = repo::find_by_phone(tx, x.tenant, x.phones[i].value);
+      }
+      for (std::size_t i = 0; !lead_id && i < x.emails.size(); ++i) {
+        lead_id = repo::find_by_email(tx, x.tenant, x.emails[i].value);
+      }
+      std::optional<Lead> existing;
+      if (lead_id) existing = repo::load(tx, x.tenant, *lead_id, true);
 
-    const auto now = events::now_rfc3339();
-    const auto pipeline = repo::pipeline_for(tx, x.tenant);
-    auto r = merge_extraction(existing, x, pipeline, events::uuid_v4(), now);
-    if (r.created) {
-      repo::insert(tx, r.lead);
-    } else if (!r.changed.empty()) {
-      repo::update(tx, r.lead);
-    }
-    repo::add_identity(tx, x.tenant, x.channel, x.external_id, r.lead.id);
-    for (const auto& cap : r.captures) repo::add_capture(tx, r.lead.id, cap, ev.id);
-    if (r.created || !r.changed.empty()) {
-      repo::add_activity(tx, r.lead.id, r.created ? "lead_created" : "captured", "contact-extractor",
-                         capture_payload(r, x), ev.id);
-    }
-    if (r.created) {
-      repo::publish(tx, std::string(events::topics::lead_created), r.lead, lead_event_data(r.lead, nullptr));
-    } else if (!r.changed.empty()) {
-      repo::publish(tx, std::string(events::topics::lead_updated), r.lead, lead_event_data(r.lead, &r.changed));
-    }
-    if (r.previous_stage) {
-      repo::add_stage_history(tx, r.lead, *r.previous_stage, "system", "contact data complete",
-                              existing ? existing->stage_changed_at : r.lead.stage_changed_at);
-      repo::add_activity(tx, r.lead.id, "stage_changed", "system",
-                         R"({"from":")" + *r.previous_stage + R"(","to":")" + r.lead.stage +
-                             R"(","reason":"contact data complete"})",
-                         ev.id);
-      repo::publish(tx, std::string(events::topics::lead_stage_changed), r.lead,
-                    stage_changed_data(r.lead, *r.previous_stage, "system", "contact data complete"));
-    }
-    tx.commit();
-    log.info(r.created ? "lead created" : (r.changed.empty() ? "capture recorded" : "lead updated"),
-             {{"lead_id", r.lead.id}, {"version", r.lead.version}, {"stage", r.lead.stage}});
+      const auto now = events::now_rfc3339();
+      const auto pipeline = repo::pipeline_for(tx, x.tenant);
+      auto r = merge_extraction(existing, x, pipeline, events::uuid_v4(), now);
+      if (r.created) {
+        repo::insert(tx, r.lead);
+      } else if (!r.changed.empty()) {
+        repo::update(tx, r.lead);
+      }
+      repo::add_identity(tx, x.tenant, x.channel, x.external_id, r.lead.id);
+      for (const auto& cap : r.captures) repo::add_capture(tx, r.lead.id, cap, ev.id);
+      if (r.created || !r.changed.empty()) {
+        repo::add_activity(tx, r.lead.id, r.created ? "lead_created" : "captured",
+                           "contact-extractor", capture_payload(r, x), ev.id);
+      }
+      if (r.created) {
+        repo::publish(tx, std::string(events::topics::lead_created), r.lead,
+                      lead_event_data(r.lead, nullptr));
+      } else if (!r.changed.empty()) {
+        repo::publish(tx, std::string(events::topics::lead_updated), r.lead,
+                      lead_event_data(r.lead, &r.changed));
+      }
+      if (r.previous_stage) {
+        repo::add_stage_history(tx, r.lead, *r.previous_stage, "system", "contact data complete",
+                                existing ? existing->stage_changed_at : r.lead.stage_changed_at);
+        repo::add_activity(tx, r.lead.id, "stage_changed", "system",
+                           R"({"from":")" + *r.previous_stage + R"(","to":")" + r.lead.stage +
+                               R"(","reason":"contact data complete"})",
+                           ev.id);
+        repo::publish(
+            tx, std::string(events::topics::lead_stage_changed), r.lead,
+            stage_changed_data(r.lead, *r.previous_stage, "system", "contact data complete"));
+      }
+      tx.commit();
+      log.info(
+          r.created ? "lead created" : (r.changed.empty() ? "capture recorded" : "lead updated"),
+          {{"lead_id", r.lead.id}, {"version", r.lead.version}, {"stage", r.lead.stage}});
+    });
   });
 }
 

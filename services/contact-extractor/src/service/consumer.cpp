@@ -56,49 +56,51 @@ void handle_inbound(const ConsumerDeps& deps, const kafka::Record& record, const
   if (in.at_ms == 0) in.at_ms = now_ms();
 
   const auto log = logger.with({{"tenant", in.tenant}, {"event_id", ev.id}});
-  deps.pool.with([&](pqxx::connection& c) {
-    pqxx::work tx(c);
-    if (!outbox::claim(tx, kSchema, kConsumerName, ev.id)) {
-      log.info("duplicate event skipped");
-      return;
-    }
-    auto row = tx.exec_params(
-        "SELECT state::text FROM extraction.conversations "
-        "WHERE tenant = $1 AND channel = $2 AND external_id = $3 FOR UPDATE",
-        in.tenant, in.channel, in.external_id);
-    extract::ConversationState state;
-    if (!row.empty()) state = extract::ConversationState::from_json(row[0][0].as<std::string>());
+  runtime::with_database([&] {
+    deps.pool.with([&](pqxx::connection& c) {
+      pqxx::work tx(c);
+      if (!outbox::claim(tx, kSchema, kConsumerName, ev.id)) {
+        log.info("duplicate event skipped");
+        return;
+      }
+      auto row = tx.exec_params(
+          "SELECT state::text FROM extraction.conversations "
+          "WHERE tenant = $1 AND channel = $2 AND external_id = $3 FOR UPDATE",
+          in.tenant, in.channel, in.external_id);
+      extract::ConversationState state;
+      if (!row.empty()) state = extract::ConversationState::from_json(row[0][0].as<std::string>());
 
-    extract::Message msg;
-    msg.id = in.message_id;
-    msg.from = extract::Speaker::user;
-    msg.text = in.text.value_or("");
-    msg.at_ms = in.at_ms;
-    deps.extractor.observe(state, msg);
-    const auto result = deps.extractor.result(state);
+      extract::Message msg;
+      msg.id = in.message_id;
+      msg.from = extract::Speaker::user;
+      msg.text = in.text.value_or("");
+      msg.at_ms = in.at_ms;
+      deps.extractor.observe(state, msg);
+      const auto result = deps.extractor.result(state);
 
-    tx.exec_params(
-        "INSERT INTO extraction.conversations (tenant, channel, external_id, state, updated_at) "
-        "VALUES ($1, $2, $3, $4::jsonb, now()) "
-        "ON CONFLICT (tenant, channel, external_id) "
-        "DO UPDATE SET state = EXCLUDED.state, updated_at = now()",
-        in.tenant, in.channel, in.external_id, state.to_json());
+      tx.exec_params(
+          "INSERT INTO extraction.conversations (tenant, channel, external_id, state, updated_at) "
+          "VALUES ($1, $2, $3, $4::jsonb, now()) "
+          "ON CONFLICT (tenant, channel, external_id) "
+          "DO UPDATE SET state = EXCLUDED.state, updated_at = now()",
+          in.tenant, in.channel, in.external_id, state.to_json());
 
-    auto out = events::make(std::string(events::topics::contact_extracted), "/contact-extractor", in.tenant,
-                            in.external_id,
-                            contact_extracted_data(in, result, deps.region, now_ms()));
-    // Same input event → same output id, so lead-store dedupes a replay.
-    out.id = events::uuid_v5(events::kNamespace, "contact.extracted:" + ev.id);
-    outbox::OutboxMessage m;
-    m.topic = std::string(events::topics::contact_extracted);
-    m.key = in.tenant + ":" + in.external_id;
-    m.payload = events::to_json(out);
-    m.headers = {{"ce_type", out.type}, {"ce_id", out.id}, {"tenantid", in.tenant}};
-    outbox::enqueue(tx, kSchema, m);
-    tx.commit();
-    log.info("message extracted", {{"has_name", result.name.has_value()},
-                                   {"phones", result.phones.size()},
-                                   {"emails", result.emails.size()}});
+      auto out = events::make(std::string(events::topics::contact_extracted), "/contact-extractor",
+                              in.tenant, in.external_id,
+                              contact_extracted_data(in, result, deps.region, now_ms()));
+      // Same input event → same output id, so lead-store dedupes a replay.
+      out.id = events::uuid_v5(events::kNamespace, "contact.extracted:" + ev.id);
+      outbox::OutboxMessage m;
+      m.topic = std::string(events::topics::contact_extracted);
+      m.key = in.tenant + ":" + in.external_id;
+      m.payload = events::to_json(out);
+      m.headers = {{"ce_type", out.type}, {"ce_id", out.id}, {"tenantid", in.tenant}};
+      outbox::enqueue(tx, kSchema, m);
+      tx.commit();
+      log.info("message extracted", {{"has_name", result.name.has_value()},
+                                     {"phones", result.phones.size()},
+                                     {"emails", result.emails.size()}});
+    });
   });
 }
 

@@ -52,6 +52,17 @@ class PermanentError : public std::runtime_error {
   using runtime_error::runtime_error;
 };
 
+// Throw from a Consumer::Handler when a dependency it needs (the database) is
+// unreachable and the record itself is fine: the record is retried with capped
+// backoff until it succeeds or the consumer stops — never dead-lettered, so an
+// outage does not drain the topic into the DLQ. Handlers stay idempotent: if a
+// long outage gets the consumer evicted from its group, the record is simply
+// delivered again after the rebalance.
+class UnavailableError : public std::runtime_error {
+ public:
+  using runtime_error::runtime_error;
+};
+
 // One consumed record.
 struct Record {
   std::string topic;  // unprefixed

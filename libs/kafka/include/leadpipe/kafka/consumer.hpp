@@ -5,6 +5,10 @@
 // (blocking database work is fine there). The handler:
 //   - returns            → done; the record's offset is stored.
 //   - throws PermanentError → dead-lettered at once (error_class=permanent).
+//   - throws UnavailableError → a dependency (the database) is down, the record
+//                             is fine: retried with capped backoff for as long as
+//                             it takes (or until stop()), never dead-lettered, so
+//                             an outage does not empty the topic into the DLQ.
 //   - throws anything else  → retried after retry_backoff(attempt) up to
 //                             max_attempts, then dead-lettered (error_class=exhausted).
 // Dead letters go to "<topic>.dlq" (through the given Producer, so with its

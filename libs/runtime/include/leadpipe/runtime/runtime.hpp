@@ -27,9 +27,25 @@ int guarded_main(const std::string& service, const std::function<int(config::Env
 }  // namespace leadpipe::runtime
 
 #include <leadpipe/outbox/outbox.hpp>
+#include <leadpipe/pg/errors.hpp>
 
 namespace leadpipe::runtime {
 // The outbox relay's publish step: sends a batch through the producer and
 // reports, per message, whether Kafka acknowledged it.
 outbox::Relay::Publish outbox_publisher(kafka::Producer& producer);
+}  // namespace leadpipe::runtime
+
+namespace leadpipe::runtime {
+// For Kafka handlers: runs `f` (which uses the database) and turns a
+// transient database failure (connection lost, pool exhausted, serialization
+// conflict) into kafka::UnavailableError, so the consumer holds the record
+// and retries it instead of dead-lettering a perfectly good event.
+template <typename F>
+decltype(auto) with_database(F&& f) {
+  try {
+    return std::forward<F>(f)();
+  } catch (const pg::TransientError& e) {
+    throw kafka::UnavailableError(std::string("database unavailable: ") + e.what());
+  }
+}
 }  // namespace leadpipe::runtime
