@@ -10,6 +10,7 @@
 #include "api_import.hpp"
 #include "consumer.hpp"
 #include "followup_scheduler.hpp"
+#include "sources_consumer.hpp"
 
 using namespace leadpipe;
 
@@ -53,11 +54,13 @@ int main() {
     outbox::Relay relay({.url = pg_url, .schema = "leads"}, runtime::outbox_publisher(producer), logger,
                         registry);
     leads::ConsumerDeps consumer_deps{pool};
+    // One consumer (one group) for every intake topic: contact.extracted,
+    // ingest.vendor.lead, ingest.campaign.submission, ingest.call.completed.
+    // All of them write the same leads rows and share one claim table, so a
+    // single handler thread keeps their effects on a lead in arrival order.
     kafka::Consumer consumer(
-        {.client = kafka_cfg, .group_id = group, .topics = {std::string(events::topics::contact_extracted)}}, producer,
-        [&consumer_deps](const kafka::Record& r, const log::Logger& l) {
-          leads::handle_contact_extracted(consumer_deps, r, l);
-        },
+        {.client = kafka_cfg, .group_id = group, .topics = leads::consumed_topics()}, producer,
+        [&consumer_deps](const kafka::Record& r, const log::Logger& l) { leads::handle_record(consumer_deps, r, l); },
         logger, registry);
 
     http::Router router;

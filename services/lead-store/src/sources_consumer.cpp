@@ -1,0 +1,271 @@
+#include "sources_consumer.hpp"
+
+#include <leadpipe/events/cloud_event.hpp>
+#include <leadpipe/events/schema.hpp>
+#include <leadpipe/events/topics.hpp>
+#include <leadpipe/outbox/outbox.hpp>
+#include <leadpipe/runtime/runtime.hpp>
+
+#include "crm_repository.hpp"
+#include "crm_service.hpp"
+#include "lead_json.hpp"
+#include "repository.hpp"
+#include "sources.hpp"
+
+namespace leadpipe::leads {
+namespace {
+
+events::CloudEvent parse_event(const kafka::Record& record, std::string_view type) {
+  events::CloudEvent ev;
+  try {
+    ev = events::parse(record.value);
+  } catch (const events::ParseError& e) {
+    throw kafka::PermanentError(std::string("invalid CloudEvent: ") + e.what());
+  }
+  if (ev.type != type) throw kafka::PermanentError("unexpected event type " + ev.type);
+  if (ev.tenant.empty()) throw kafka::PermanentError("event without tenant");
+  if (auto errors = events::SchemaSet::builtin().validate(ev.type, ev.data); !errors.empty()) {
+    throw kafka::PermanentError("data does not match " + ev.type + " schema: " + errors.front());
+  }
+  return ev;
+}
+
+std::map<std::string, std::string> load_extra(pqxx::work& tx, const std::string& tenant,
+                                              const std::string& id) {
+  auto r = tx.exec_params("SELECT extra::text FROM leads.leads WHERE tenant = $1 AND id = $2::uuid",
+                          tenant, id);
+  if (r.empty()) return {};
+  return parse_extra(r[0][0].as<std::string>());
+}
+
+void save_extra(pqxx::work& tx, const std::string& tenant, const std::string& id,
+                const std::map<std::string, std::string>& extra) {
+  tx.exec_params0("UPDATE leads.leads SET extra = $3::jsonb WHERE tenant = $1 AND id = $2::uuid",
+                  tenant, id, extra_json(extra));
+}
+
+std::string source_payload(const SourceLead& s, const MergeResult& r) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("channel");
+  w.String(s.capture.channel.c_str());
+  w.Key("external_id");
+  w.String(s.capture.external_id.c_str());
+  w.Key("source");
+  w.String(s.source.c_str());
+  w.Key("fields");
+  w.StartArray();
+  for (const auto& c : r.captures) {
+    if (c.applied) w.String(c.field.c_str());
+  }
+  w.EndArray();
+  w.Key("changed");
+  w.StartArray();
+  for (const auto& f : r.changed) w.String(f.c_str());
+  w.EndArray();
+  w.Key("created");
+  w.Bool(r.created);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+// The upsert shared by vendor leads and campaign forms.
+void apply_source_lead(const ConsumerDeps& deps, const events::CloudEvent& ev, SourceLead s,
+                       const log::Logger& logger) {
+  const auto& x = s.capture;
+  const auto log = logger.with({{"tenant", x.tenant}, {"event_id", ev.id}, {"channel", x.channel}});
+  // A transient database failure holds the record (retried), never dead-letters it.
+  runtime::with_database([&] {
+    deps.pool.with([&](pqxx::connection& c) {
+      pqxx::work tx(c);
+      if (!outbox::claim(tx, repo::kSchema, kConsumerName, ev.id)) {
+        log.info("duplicate event skipped");
+        return;
+      }
+      // Identity first, then the cross-source keys: phone, then e-mail.
+      auto lead_id = repo::find_by_identity(tx, x.tenant, x.channel, x.external_id);
+      std::optional<std::string> phone_owner;
+      if (!x.phones.empty())
+        phone_owner = repo::find_by_phone(tx, x.tenant, x.phones.front().value);
+      if (!lead_id) lead_id = phone_owner;
+      for (std::size_t i = 0; !lead_id && i < x.emails.size(); ++i) {
+        lead_id = repo::find_by_email(tx, x.tenant, x.emails[i].value);
+      }
+      std::optional<Lead> existing;
+      std::map<std::string, std::string> extra;
+      if (lead_id) {
+        existing = repo::load(tx, x.tenant, *lead_id, true);
+        extra = load_extra(tx, x.tenant, *lead_id);
+      }
+      // The phone belongs to another lead (matched here by identity or e-mail):
+      // never take it over, that is a merge decision for a person.
+      if (existing && phone_owner && *phone_owner != existing->id && !existing->phone) {
+        log.warn("phone belongs to another lead; not applied",
+                 {{"lead_id", existing->id}, {"other_lead_id", *phone_owner}});
+        s.capture.phones.clear();
+      }
+
+      const auto now = events::now_rfc3339();
+      const auto pipeline = repo::pipeline_for(tx, x.tenant);
+      auto m = merge_source(existing, extra, s, pipeline, events::uuid_v4(), now);
+      auto& r = m.result;
+      if (r.created) {
+        repo::insert(tx, r.lead);
+      } else if (!r.changed.empty()) {
+        repo::update(tx, r.lead);
+      }
+      if (m.extra_changed || (r.created && !m.extra.empty()))
+        save_extra(tx, r.lead.tenant, r.lead.id, m.extra);
+      repo::add_identity(tx, x.tenant, x.channel, x.external_id, r.lead.id);
+      for (const auto& cap : r.captures) repo::add_capture(tx, r.lead.id, cap, ev.id);
+      // Every push / submission is on the timeline, also when it changed nothing.
+      repo::add_activity(tx, r.lead.id, r.created ? "lead_created" : "captured", x.channel,
+                         source_payload(s, r), ev.id);
+      if (r.created) {
+        repo::publish(tx, std::string(events::topics::lead_created), r.lead,
+                      lead_event_data(r.lead, nullptr));
+      } else if (!r.changed.empty()) {
+        repo::publish(tx, std::string(events::topics::lead_updated), r.lead,
+                      lead_event_data(r.lead, &r.changed));
+      }
+      if (r.previous_stage) {
+        repo::add_stage_history(tx, r.lead, *r.previous_stage, "system", "contact data complete",
+                                existing ? existing->stage_changed_at : r.lead.stage_changed_at);
+        repo::add_activity(tx, r.lead.id, "stage_changed", "system",
+                           R"({"from":")" + *r.previous_stage + R"(","to":")" + r.lead.stage +
+                               R"(","reason":"contact data complete"})",
+                           ev.id);
+        repo::publish(
+            tx, std::string(events::topics::lead_stage_changed), r.lead,
+            stage_changed_data(r.lead, *r.previous_stage, "system", "contact data complete"));
+      }
+      tx.commit();
+      log.info(
+          r.created ? "lead created" : (r.changed.empty() ? "source recorded" : "lead updated"),
+          {{"lead_id", r.lead.id}, {"version", r.lead.version}, {"stage", r.lead.stage}});
+    });
+  });
+}
+
+}  // namespace
+
+void handle_vendor_lead(const ConsumerDeps& deps, const kafka::Record& record,
+                        const log::Logger& logger) {
+  const auto ev = parse_event(record, events::topics::ingest_vendor_lead);
+  SourceLead s;
+  try {
+    s = parse_vendor_lead(ev.id, ev.tenant, ev.data);
+  } catch (const std::invalid_argument& e) {
+    throw kafka::PermanentError(e.what());
+  }
+  apply_source_lead(deps, ev, std::move(s), logger);
+}
+
+void handle_campaign_submission(const ConsumerDeps& deps, const kafka::Record& record,
+                                const log::Logger& logger) {
+  const auto ev = parse_event(record, events::topics::ingest_campaign_submission);
+  SourceLead s;
+  try {
+    s = parse_campaign_submission(ev.id, ev.tenant, ev.data);
+  } catch (const std::invalid_argument& e) {
+    throw kafka::PermanentError(e.what());
+  }
+  apply_source_lead(deps, ev, std::move(s), logger);
+}
+
+void handle_call_completed(const ConsumerDeps& deps, const kafka::Record& record,
+                           const log::Logger& logger) {
+  const auto ev = parse_event(record, events::topics::ingest_call_completed);
+  CallLog call;
+  try {
+    call = parse_call(ev.data);
+  } catch (const std::invalid_argument& e) {
+    throw kafka::PermanentError(e.what());
+  }
+  const auto log =
+      logger.with({{"tenant", ev.tenant}, {"event_id", ev.id}, {"call_id", call.call_id}});
+  // A transient database failure holds the record (retried), never dead-letters it.
+  runtime::with_database([&] {
+    deps.pool.with([&](pqxx::connection& c) {
+      pqxx::work tx(c);
+      if (!outbox::claim(tx, repo::kSchema, kConsumerName, ev.id)) {
+        log.info("duplicate event skipped");
+        return;
+      }
+      if (!call.customer_phone) {
+        tx.commit();  // remember it: a replay is still a no-op
+        log.warn("call without a valid customer phone; not logged on any lead");
+        return;
+      }
+      const auto& phone = *call.customer_phone;
+      auto lead_id = repo::find_by_phone(tx, ev.tenant, phone);
+      if (!lead_id) lead_id = repo::find_by_identity(tx, ev.tenant, "call", phone);
+      const auto now = events::now_rfc3339();
+      const auto pipeline = repo::pipeline_for(tx, ev.tenant);
+      Lead lead;
+      bool created = false;
+      if (lead_id) {
+        lead = *repo::load(tx, ev.tenant, *lead_id, true);
+      } else {
+        // An unknown caller: an incomplete lead with only the phone.
+        created = true;
+        lead.id = events::uuid_v4();
+        lead.tenant = ev.tenant;
+        lead.phone = phone;
+        lead.confidence["phone"] = 1.0;
+        lead.source = "call";
+        lead.channel = "phone";
+        lead.stage = pipeline.initial_stage(false);
+        lead.version = 1;
+        lead.created_at = lead.updated_at = lead.stage_changed_at = now;
+        repo::insert(tx, lead);
+        repo::add_capture(
+            tx, lead.id,
+            CaptureRecord{"phone",
+                          Captured{phone, Evidence{call.call_id, "call", 1.0, call.started_at}},
+                          true},
+            ev.id);
+        repo::add_activity(tx, lead.id, "lead_created", "call:" + call.integration_id,
+                           R"({"channel":"call","fields":["phone"],"created":true})", ev.id);
+        repo::publish(tx, std::string(events::topics::lead_created), lead,
+                      lead_event_data(lead, nullptr));
+      }
+      repo::add_identity(tx, ev.tenant, "call", phone, lead.id);
+      const auto actor = call.agent ? *call.agent : "call:" + call.integration_id;
+      repo::add_activity(tx, lead.id, "call", actor, call_activity_json(call), ev.id);
+      const bool reached = call_reached(call);
+      if (reached) record_contact(tx, lead, pipeline, actor, now);
+      tx.commit();
+      log.info("call logged", {{"lead_id", lead.id},
+                               {"created", created},
+                               {"reached", reached},
+                               {"outcome", call.outcome},
+                               {"version", lead.version},
+                               {"stage", lead.stage}});
+    });
+  });
+}
+
+std::vector<std::string> consumed_topics() {
+  return {std::string(events::topics::contact_extracted),
+          std::string(events::topics::ingest_vendor_lead),
+          std::string(events::topics::ingest_campaign_submission),
+          std::string(events::topics::ingest_call_completed)};
+}
+
+void handle_record(const ConsumerDeps& deps, const kafka::Record& record,
+                   const log::Logger& logger) {
+  if (record.topic == events::topics::contact_extracted)
+    return handle_contact_extracted(deps, record, logger);
+  if (record.topic == events::topics::ingest_vendor_lead)
+    return handle_vendor_lead(deps, record, logger);
+  if (record.topic == events::topics::ingest_campaign_submission) {
+    return handle_campaign_submission(deps, record, logger);
+  }
+  if (record.topic == events::topics::ingest_call_completed)
+    return handle_call_completed(deps, record, logger);
+  throw kafka::PermanentError("lead-store does not consume " + record.topic);
+}
+
+}  // namespace leadpipe::leads

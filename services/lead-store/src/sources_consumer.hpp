@@ -1,0 +1,35 @@
+#pragma once
+// Consumers of the other intake topics. Same shape as consumer.hpp's
+// contact.extracted handler: CloudEvent parse → JSON Schema → PermanentError
+// on bad input → one transaction that claims the event id (a replay is a
+// no-op), finds the lead (identity, then phone, then e-mail), merges, records
+// identity / captures / timeline and writes lead.* events to the outbox.
+#include <leadpipe/kafka/kafka.hpp>
+#include <leadpipe/log/log.hpp>
+
+#include "consumer.hpp"
+
+namespace leadpipe::leads {
+
+// ingest.vendor.lead → upsert (source vendor, identity vendor:<vendor> / vendor_lead_id).
+void handle_vendor_lead(const ConsumerDeps& deps, const kafka::Record& record, const log::Logger& logger);
+
+// ingest.campaign.submission → upsert (source campaign, identity campaign:<slug> /
+// phone); the campaign's form status only advances (interested → applied).
+void handle_campaign_submission(const ConsumerDeps& deps, const kafka::Record& record, const log::Logger& logger);
+
+// ingest.call.completed → a "call" entry on the timeline of the lead with the
+// customer's phone. An unknown number creates an incomplete lead (source
+// call): a caller is a prospect whose name is not known yet. A call that
+// reached the person (call_reached) records the contact and makes the
+// automatic move to the contacted stage when the pipeline allows it
+// (record_contact, journaled). A call without a valid customer phone is
+// acknowledged and logged, nothing else (there is no lead to attach it to).
+void handle_call_completed(const ConsumerDeps& deps, const kafka::Record& record, const log::Logger& logger);
+
+// Topics lead-store consumes, and the dispatcher over them (by the record's
+// unprefixed topic). Unknown topics are a PermanentError (→ DLQ).
+std::vector<std::string> consumed_topics();
+void handle_record(const ConsumerDeps& deps, const kafka::Record& record, const log::Logger& logger);
+
+}  // namespace leadpipe::leads
