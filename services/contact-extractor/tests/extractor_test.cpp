@@ -185,6 +185,7 @@ TEST_CASE("phones: prices, dates, ID cards, OTPs, orders and accounts are ignore
   CHECK(phones_of("kantor buka jam 08.00-16.00 kan kak?") == V{});
   CHECK(phones_of("nomor pendaftaran 2024-0012345") == V{});
   CHECK(phones_of("VA BCA 8808 0812 3456 7890") == V{});
+  CHECK(phones_of("min, wa 081 234 567 890 itu nomor admin yg aktif?") == V{});
   CHECK(phones_of("SIM 123456789012") == V{});
   CHECK(phones_of("NIK 3273 0123 4567 0001") == V{});
   // … while a phone cue nearer to the number wins

@@ -360,6 +360,9 @@ Rules::Rules(const TenantConfig& cfg)
                    "/\\s*(?:bln|bulan|mes|month|tahun|thn|semester|sem)|per\\s+(?:bulan|month|mes|semester|tahun|year)|%|"
                    ",00|\\.00)",
                    opts()),
+      other_party_("\\b(?:admin|cs|customer\\s+service|official|resmi|kantor|kampus|sekolah|klinik|office|school|"
+                   "clinic|secretaria|escola|atendimento)\\b",
+                   opts()),
       thousands_("^\\d{1,3}(?:[.,]\\d{3})+(?:[.,]\\d{1,2})?$", opts()),
       date_like_("^\\d{1,4}[.\\-]\\d{1,2}[.\\-]\\d{1,4}$", opts()),
       time_like_("^\\d{1,2}[.:]\\d{2}(?:\\s*-\\s*\\d{1,2}[.:]\\d{2})?$", opts()),
@@ -437,7 +440,7 @@ Rules::Rules(const TenantConfig& cfg)
                      opts()),
       signals_(cfg.scoring) {
   for (const RE2* re : {&name_triggers_, &greeting_intro_, &sign_off_, &phone_candidate_, &phone_cue_,
-                        &phone_cue_suffix_, &neg_cue_, &price_before_, &price_after_, &thousands_, &date_like_,
+                        &phone_cue_suffix_, &neg_cue_, &price_before_, &price_after_, &other_party_, &thousands_, &date_like_,
                         &time_like_, &fragment_start_, &trailing_intro_, &email_probe_, &email_bracket_at_, &email_bracket_dot_,
                         &email_spaced_at_, &email_tail_, &email_domain_only_, &email_spaced_local_, &email_underscore_, &email_spaced_dot_, &email_local_dot_, &email_word_at_, &email_chain_at_, &email_word_dot_, &email_, &correction_, &ask_signal_,
                         &ask_name_, &self_reference_, &hindi_copula_, &atas_nama_other_, &ask_name_general_, &ask_name_other_, &ask_phone_, &ask_email_, &ask_program_, &opt_out_whole_}) {
@@ -1192,6 +1195,15 @@ void Rules::find_phones(const text::Folded& fo, bool lenient, PhoneScan& out) co
       while (!trimmed.empty() && (trimmed.front() == '(' || trimmed.front() == '+')) trimmed.remove_prefix(1);
       const StringPiece ts(trimmed.data(), trimmed.size());
       if (RE2::FullMatch(ts, thousands_) || RE2::FullMatch(ts, date_like_) || RE2::FullMatch(ts, time_like_)) continue;
+    }
+    // "wa 0812… itu nomor admin yg aktif?": a question about someone else's number.
+    {
+      std::size_t ae = e;
+      while (ae < f.size() && ae < e + 40 && f[ae] != '\n' && f[ae] != '?' && f[ae] != '!') ++ae;
+      if (ae < f.size() && f[ae] == '?') {
+        const std::string_view after = f.substr(e, ae - e);
+        if (RE2::PartialMatch(StringPiece(after.data(), after.size()), other_party_)) continue;
+      }
     }
     if (lenient) cue = true;
 

@@ -101,6 +101,7 @@ class Rules {
   RE2 neg_cue_;
   RE2 price_before_;
   RE2 price_after_;
+  RE2 other_party_;
   RE2 thousands_;
   RE2 date_like_;
   RE2 time_like_;
