@@ -10,6 +10,7 @@
 #include "api_import.hpp"
 #include "consumer.hpp"
 #include "followup_scheduler.hpp"
+#include "merge_api.hpp"
 #include "sources_consumer.hpp"
 
 using namespace leadpipe;
@@ -68,6 +69,7 @@ int main() {
         leads::ApiDeps{pool, verifier, leads::Pipeline::admissions(), logger, region});
     leads::add_api_routes(router, api_deps);
     leads::add_import_routes(router, api_deps, registry, {.max_rows = static_cast<std::size_t>(import_max_rows)});
+    leads::add_merge_routes(router, api_deps);
     leads::FollowupScheduler scheduler(
         pool, {.interval = std::chrono::milliseconds(followup_interval)}, logger.with({{"component", "followups"}}),
         registry);

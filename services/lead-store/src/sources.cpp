@@ -50,24 +50,27 @@ void copy_object(const Value& obj, const char* name, const std::string& prefix,
     if (m.value.IsNull()) continue;
     auto text = json_text(m.value);
     if (text.empty()) continue;
-    out.emplace(prefix + std::string(m.name.GetString(), m.name.GetStringLength()), std::move(text));
+    out.emplace(prefix + std::string(m.name.GetString(), m.name.GetStringLength()),
+                std::move(text));
   }
 }
 
-void copy_strings(const Value& obj, std::initializer_list<const char*> names, std::map<std::string, std::string>& out) {
+void copy_strings(const Value& obj, std::initializer_list<const char*> names,
+                  std::map<std::string, std::string>& out) {
   for (const char* n : names) {
     if (auto v = opt_string(obj, n)) out.emplace(n, *v);
   }
 }
 
-Captured captured(std::string value, const std::string& message_id, const std::string& layer, double confidence,
-                  const std::string& at) {
+Captured captured(std::string value, const std::string& message_id, const std::string& layer,
+                  double confidence, const std::string& at) {
   return Captured{std::move(value), Evidence{message_id, layer, confidence, at}};
 }
 
 }  // namespace
 
-SourceLead parse_vendor_lead(std::string event_id, std::string tenant, const std::string& data_json) {
+SourceLead parse_vendor_lead(std::string event_id, std::string tenant,
+                             const std::string& data_json) {
   const auto d = parse_object(data_json);
   const auto vendor = required(d, "vendor");
   const auto vendor_lead_id = required(d, "vendor_lead_id");
@@ -100,7 +103,8 @@ SourceLead parse_vendor_lead(std::string event_id, std::string tenant, const std
   return s;
 }
 
-SourceLead parse_campaign_submission(std::string event_id, std::string tenant, const std::string& data_json) {
+SourceLead parse_campaign_submission(std::string event_id, std::string tenant,
+                                     const std::string& data_json) {
   const auto d = parse_object(data_json);
   const auto campaign = required(d, "campaign");
   const auto phone = required(d, "phone");
@@ -125,14 +129,16 @@ SourceLead parse_campaign_submission(std::string event_id, std::string tenant, c
   s.session_year = opt_string(d, "session_year");
 
   s.extra.emplace("campaign", campaign);
-  copy_strings(d, {"campaign_type", "course", "family_income", "language", "city", "neighbourhood",
-                   "referral_source", "http_referrer"},
+  copy_strings(d,
+               {"campaign_type", "course", "family_income", "language", "city", "neighbourhood",
+                "referral_source", "http_referrer"},
                s.extra);
   copy_object(d, "utm", "utm_", s.extra);
   copy_object(d, "extra", "", s.extra);
   // The form status of this campaign: the event's status, or what its flags say.
   auto status = opt_string(d, "status").value_or("");
-  if (auto it = d.FindMember("did_application_form"); it != d.MemberEnd() && it->value.IsBool() && it->value.GetBool()) {
+  if (auto it = d.FindMember("did_application_form");
+      it != d.MemberEnd() && it->value.IsBool() && it->value.GetBool()) {
     status = "applied";
   }
   if (status.empty()) status = "interested";
@@ -146,8 +152,9 @@ int form_status_rank(const std::string& status) {
   return 0;
 }
 
-SourceMerge merge_source(const std::optional<Lead>& existing, const std::map<std::string, std::string>& extra,
-                         const SourceLead& s, const Pipeline& pipeline, const std::string& new_id,
+SourceMerge merge_source(const std::optional<Lead>& existing,
+                         const std::map<std::string, std::string>& extra, const SourceLead& s,
+                         const Pipeline& pipeline, const std::string& new_id,
                          const std::string& now) {
   SourceMerge m;
   m.result = merge_extraction(existing, s.capture, pipeline, new_id, now);
@@ -205,7 +212,8 @@ CallLog parse_call(const std::string& data_json) {
   }
   const bool transcript = opt_string(d, "transcript").has_value();
   auto turns = d.FindMember("turns");
-  c.has_transcript = transcript || (turns != d.MemberEnd() && turns->value.IsArray() && !turns->value.Empty());
+  c.has_transcript =
+      transcript || (turns != d.MemberEnd() && turns->value.IsArray() && !turns->value.Empty());
   return c;
 }
 

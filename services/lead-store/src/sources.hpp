@@ -25,8 +25,8 @@ struct SourceLead {
   // Name / phone / email / program as captures (channel = identity channel,
   // external_id = identity key), merged with merge_extraction.
   Extraction capture;
-  std::string source;    // leads.source of a lead this creates: vendor | campaign
-  std::string channel;   // leads.channel of a lead this creates: vendor | web
+  std::string source;   // leads.source of a lead this creates: vendor | campaign
+  std::string channel;  // leads.channel of a lead this creates: vendor | web
   std::optional<std::string> session_year;
   // String attributes for leads.extra (attribution, city, vendor fields, …).
   // Existing keys win (first touch), except the form status keys.
@@ -39,17 +39,19 @@ struct SourceLead {
 // vendor_lead_id), name, E.164 phone, e-mail, program (else course),
 // session year; utm_* / city / state / vendor fields into extra.
 // Throws std::invalid_argument when the data is not an object or lacks them.
-SourceLead parse_vendor_lead(std::string event_id, std::string tenant, const std::string& data_json);
+SourceLead parse_vendor_lead(std::string event_id, std::string tenant,
+                             const std::string& data_json);
 
 // ingest.campaign.submission data → identity ("campaign:<slug>", phone),
 // name, verified phone, e-mail, course as program, session year; the
 // campaign's form status (interested → applied, never back) and the other
 // form answers into extra.
-SourceLead parse_campaign_submission(std::string event_id, std::string tenant, const std::string& data_json);
+SourceLead parse_campaign_submission(std::string event_id, std::string tenant,
+                                     const std::string& data_json);
 
 struct SourceMerge {
-  MergeResult result;                       // the lead, changed fields, captures, automatic move
-  std::map<std::string, std::string> extra; // leads.extra after the merge
+  MergeResult result;                        // the lead, changed fields, captures, automatic move
+  std::map<std::string, std::string> extra;  // leads.extra after the merge
   bool extra_changed = false;
 };
 
@@ -57,8 +59,9 @@ struct SourceMerge {
 // `source` and `channel`; session_year fills an empty one; extra keys are
 // added (existing values kept) and form statuses advance. Bumps the version
 // once when anything changed.
-SourceMerge merge_source(const std::optional<Lead>& existing, const std::map<std::string, std::string>& extra,
-                         const SourceLead& s, const Pipeline& pipeline, const std::string& new_id,
+SourceMerge merge_source(const std::optional<Lead>& existing,
+                         const std::map<std::string, std::string>& extra, const SourceLead& s,
+                         const Pipeline& pipeline, const std::string& new_id,
                          const std::string& now);
 
 // Rank of a campaign form status: applied (2) > interested (1) > unknown (0).
