@@ -156,3 +156,48 @@ TEST_CASE("vendor sample through the gateway: 2 leads in lead-store, a re-push c
   CHECK(count(stack, "SELECT count(*) FROM leads.lead_activities WHERE kind = 'call'") == 1);
   CHECK(count(stack, "SELECT count(*) FROM leads.stage_history WHERE to_stage = 'contacted'") == 1);
 }
+
+TEST_CASE("merge over HTTP: dry run equals the real merge, roles and tenants", "[e2e]") {
+  Stack stack(std::map<std::string, std::string>{{"INGEST_API_KEY_CACHE_TTL_S", "0"}});
+  const auto key = field(stack.leadctl({"vendor", "key", "create", "--tenant", "demo", "--vendor", "collegedunia"}),
+                         "key");
+  REQUIRE(post(stack, "/api/v1/vendor/leads", e2e::sample("vendor/leads_batch.json"), {{"X-Api-Key", key}}).status ==
+          207);
+  REQUIRE(testing::wait_until([&] { return count(stack, "SELECT count(*) FROM leads.leads") == 2; },
+                              std::chrono::seconds(20)));
+  pqxx::connection c(stack.db_url());
+  pqxx::read_transaction tx(c);
+  const auto a = tx.exec1("SELECT id::text FROM leads.leads WHERE phone = '+919820144512'")[0].as<std::string>();
+  const auto b = tx.exec1("SELECT id::text FROM leads.leads WHERE phone = '+919845012377'")[0].as<std::string>();
+  tx.commit();
+  const auto merge = [&](const std::string& token, const std::string& query, const std::string& body) {
+    return httpclient::request("POST", stack.leads_url() + "/api/v1/leads/" + a + "/merge" + query,
+                               {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}}, body);
+  };
+  const std::string body = R"({"lead_ids":[")" + b + R"("]})";
+  CHECK(merge(token(stack, "demo", "marketing"), "", body).status == 403);
+  CHECK(merge(token(stack, "other", "admin"), "", body).status == 404);
+  CHECK(merge(token(stack, "demo", "admin"), "", R"({"lead_ids":[]})").status == 400);
+  CHECK(merge(token(stack, "demo", "admin"), "", R"({"lead_ids":[")" + a + R"("]})").status == 422);
+  const auto admin = token(stack, "demo", "admin");
+  auto dry = merge(admin, "?dry_run=true", body);
+  INFO(dry.body << "\n" << stack.log_tail("lead-store"));
+  REQUIRE(dry.status == 200);
+  CHECK(count(stack, "SELECT count(*) FROM leads.leads WHERE deleted_at IS NULL") == 2);
+  auto real = merge(admin, "", body);
+  REQUIRE(real.status == 200);
+  auto d = parse(dry.body);
+  auto r = parse(real.body);
+  CHECK(d["dry_run"].GetBool());
+  CHECK_FALSE(r["dry_run"].GetBool());
+  CHECK(d["fields"] == r["fields"]);
+  CHECK(d["moved"] == r["moved"]);
+  CHECK(d["changed"] == r["changed"]);
+  CHECK(d["lead"]["version"].GetInt() == r["lead"]["version"].GetInt());
+  CHECK(count(stack, "SELECT count(*) FROM leads.leads WHERE deleted_at IS NULL") == 1);
+  CHECK(count(stack, "SELECT count(*) FROM leads.lead_identities WHERE lead_id = '" + a + "'") == 2);
+  CHECK(count(stack, "SELECT count(*) FROM leads.outbox WHERE topic = 'lead.merged'") == 1);
+  // The absorbed lead is gone for the API.
+  CHECK(httpclient::request("GET", stack.leads_url() + "/api/v1/leads/" + b, {{"Authorization", "Bearer " + admin}}, "")
+            .status == 404);
+}
