@@ -125,6 +125,8 @@ TEST_CASE("vendor sample through the gateway: 2 leads in lead-store, a re-push c
   INFO(stack.log_tail("lead-store"));
   REQUIRE(consumed);
   CHECK(count(stack, "SELECT count(*) FROM leads.processed_events") == processed);
+  CHECK(leads_metric(stack, R"(leadpipe_leads_intake_total{outcome="created",topic="ingest.vendor.lead"})") == 2);
+  CHECK(leads_metric(stack, R"(leadpipe_leads_intake_total{outcome="duplicate",topic="ingest.vendor.lead"})") == 2);
   CHECK(count(stack, "SELECT count(*) FROM leads.leads") == 2);
   CHECK(count(stack, "SELECT sum(version) FROM leads.leads") == 2);
 

@@ -55,13 +55,20 @@ int main() {
     outbox::Relay relay({.url = pg_url, .schema = "leads"}, runtime::outbox_publisher(producer), logger,
                         registry);
     leads::ConsumerDeps consumer_deps{pool};
+    auto& intake = prometheus::BuildCounter()
+                       .Name("leadpipe_leads_intake_total")
+                       .Help("Intake events by topic and what they did (created|updated|unchanged|duplicate|skipped|processed)")
+                       .Register(*registry);
     // One consumer (one group) for every intake topic: contact.extracted,
     // ingest.vendor.lead, ingest.campaign.submission, ingest.call.completed.
     // All of them write the same leads rows and share one claim table, so a
     // single handler thread keeps their effects on a lead in arrival order.
     kafka::Consumer consumer(
         {.client = kafka_cfg, .group_id = group, .topics = leads::consumed_topics()}, producer,
-        [&consumer_deps](const kafka::Record& r, const log::Logger& l) { leads::handle_record(consumer_deps, r, l); },
+        [&consumer_deps, &intake](const kafka::Record& r, const log::Logger& l) {
+          const auto outcome = leads::handle_record(consumer_deps, r, l);
+          intake.Add({{"topic", r.topic}, {"outcome", std::string(leads::to_string(outcome))}}).Increment();
+        },
         logger, registry);
 
     http::Router router;

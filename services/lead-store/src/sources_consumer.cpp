@@ -71,17 +71,17 @@ std::string source_payload(const SourceLead& s, const MergeResult& r) {
 }
 
 // The upsert shared by vendor leads and campaign forms.
-void apply_source_lead(const ConsumerDeps& deps, const events::CloudEvent& ev, SourceLead s,
+Intake apply_source_lead(const ConsumerDeps& deps, const events::CloudEvent& ev, SourceLead s,
                        const log::Logger& logger) {
   const auto& x = s.capture;
   const auto log = logger.with({{"tenant", x.tenant}, {"event_id", ev.id}, {"channel", x.channel}});
   // A transient database failure holds the record (retried), never dead-letters it.
-  runtime::with_database([&] {
-    deps.pool.with([&](pqxx::connection& c) {
+  return runtime::with_database([&] {
+    return deps.pool.with([&](pqxx::connection& c) {
       pqxx::work tx(c);
       if (!outbox::claim(tx, repo::kSchema, kConsumerName, ev.id)) {
         log.info("duplicate event skipped");
-        return;
+        return Intake::duplicate;
       }
       // Identity first, then the cross-source keys: phone, then e-mail.
       auto lead_id = repo::find_by_identity(tx, x.tenant, x.channel, x.external_id);
@@ -144,13 +144,15 @@ void apply_source_lead(const ConsumerDeps& deps, const events::CloudEvent& ev, S
       log.info(
           r.created ? "lead created" : (r.changed.empty() ? "source recorded" : "lead updated"),
           {{"lead_id", r.lead.id}, {"version", r.lead.version}, {"stage", r.lead.stage}});
+      if (r.created) return Intake::created;
+      return r.changed.empty() ? Intake::unchanged : Intake::updated;
     });
   });
 }
 
 }  // namespace
 
-void handle_vendor_lead(const ConsumerDeps& deps, const kafka::Record& record,
+Intake handle_vendor_lead(const ConsumerDeps& deps, const kafka::Record& record,
                         const log::Logger& logger) {
   const auto ev = parse_event(record, events::topics::ingest_vendor_lead);
   SourceLead s;
@@ -159,10 +161,10 @@ void handle_vendor_lead(const ConsumerDeps& deps, const kafka::Record& record,
   } catch (const std::invalid_argument& e) {
     throw kafka::PermanentError(e.what());
   }
-  apply_source_lead(deps, ev, std::move(s), logger);
+  return apply_source_lead(deps, ev, std::move(s), logger);
 }
 
-void handle_campaign_submission(const ConsumerDeps& deps, const kafka::Record& record,
+Intake handle_campaign_submission(const ConsumerDeps& deps, const kafka::Record& record,
                                 const log::Logger& logger) {
   const auto ev = parse_event(record, events::topics::ingest_campaign_submission);
   SourceLead s;
@@ -171,10 +173,10 @@ void handle_campaign_submission(const ConsumerDeps& deps, const kafka::Record& r
   } catch (const std::invalid_argument& e) {
     throw kafka::PermanentError(e.what());
   }
-  apply_source_lead(deps, ev, std::move(s), logger);
+  return apply_source_lead(deps, ev, std::move(s), logger);
 }
 
-void handle_call_completed(const ConsumerDeps& deps, const kafka::Record& record,
+Intake handle_call_completed(const ConsumerDeps& deps, const kafka::Record& record,
                            const log::Logger& logger) {
   const auto ev = parse_event(record, events::topics::ingest_call_completed);
   CallLog call;
@@ -186,17 +188,17 @@ void handle_call_completed(const ConsumerDeps& deps, const kafka::Record& record
   const auto log =
       logger.with({{"tenant", ev.tenant}, {"event_id", ev.id}, {"call_id", call.call_id}});
   // A transient database failure holds the record (retried), never dead-letters it.
-  runtime::with_database([&] {
-    deps.pool.with([&](pqxx::connection& c) {
+  return runtime::with_database([&] {
+    return deps.pool.with([&](pqxx::connection& c) {
       pqxx::work tx(c);
       if (!outbox::claim(tx, repo::kSchema, kConsumerName, ev.id)) {
         log.info("duplicate event skipped");
-        return;
+        return Intake::duplicate;
       }
       if (!call.customer_phone) {
         tx.commit();  // remember it: a replay is still a no-op
         log.warn("call without a valid customer phone; not logged on any lead");
-        return;
+        return Intake::skipped;
       }
       const auto& phone = *call.customer_phone;
       auto lead_id = repo::find_by_phone(tx, ev.tenant, phone);
@@ -243,6 +245,8 @@ void handle_call_completed(const ConsumerDeps& deps, const kafka::Record& record
                                {"outcome", call.outcome},
                                {"version", lead.version},
                                {"stage", lead.stage}});
+      if (created) return Intake::created;
+      return reached ? Intake::updated : Intake::unchanged;
     });
   });
 }
@@ -254,10 +258,30 @@ std::vector<std::string> consumed_topics() {
           std::string(events::topics::ingest_call_completed)};
 }
 
-void handle_record(const ConsumerDeps& deps, const kafka::Record& record,
-                   const log::Logger& logger) {
-  if (record.topic == events::topics::contact_extracted)
-    return handle_contact_extracted(deps, record, logger);
+std::string_view to_string(Intake i) {
+  switch (i) {
+    case Intake::created:
+      return "created";
+    case Intake::updated:
+      return "updated";
+    case Intake::unchanged:
+      return "unchanged";
+    case Intake::duplicate:
+      return "duplicate";
+    case Intake::skipped:
+      return "skipped";
+    case Intake::processed:
+      break;
+  }
+  return "processed";
+}
+
+Intake handle_record(const ConsumerDeps& deps, const kafka::Record& record,
+                     const log::Logger& logger) {
+  if (record.topic == events::topics::contact_extracted) {
+    handle_contact_extracted(deps, record, logger);
+    return Intake::processed;
+  }
   if (record.topic == events::topics::ingest_vendor_lead)
     return handle_vendor_lead(deps, record, logger);
   if (record.topic == events::topics::ingest_campaign_submission) {

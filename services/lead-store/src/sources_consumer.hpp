@@ -4,6 +4,10 @@
 // on bad input → one transaction that claims the event id (a replay is a
 // no-op), finds the lead (identity, then phone, then e-mail), merges, records
 // identity / captures / timeline and writes lead.* events to the outbox.
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include <leadpipe/kafka/kafka.hpp>
 #include <leadpipe/log/log.hpp>
 
@@ -11,12 +15,20 @@
 
 namespace leadpipe::leads {
 
+// What an intake event did (label `outcome` of leadpipe_leads_intake_total):
+// created a lead, updated one, changed nothing on a matched lead (a new
+// identity / timeline entry only), was a replay, was skipped (a call without a
+// valid customer phone), or `processed` (contact.extracted, whose handler
+// does not report more).
+enum class Intake { created, updated, unchanged, duplicate, skipped, processed };
+std::string_view to_string(Intake i);
+
 // ingest.vendor.lead → upsert (source vendor, identity vendor:<vendor> / vendor_lead_id).
-void handle_vendor_lead(const ConsumerDeps& deps, const kafka::Record& record, const log::Logger& logger);
+Intake handle_vendor_lead(const ConsumerDeps& deps, const kafka::Record& record, const log::Logger& logger);
 
 // ingest.campaign.submission → upsert (source campaign, identity campaign:<slug> /
 // phone); the campaign's form status only advances (interested → applied).
-void handle_campaign_submission(const ConsumerDeps& deps, const kafka::Record& record, const log::Logger& logger);
+Intake handle_campaign_submission(const ConsumerDeps& deps, const kafka::Record& record, const log::Logger& logger);
 
 // ingest.call.completed → a "call" entry on the timeline of the lead with the
 // customer's phone. An unknown number creates an incomplete lead (source
@@ -25,11 +37,11 @@ void handle_campaign_submission(const ConsumerDeps& deps, const kafka::Record& r
 // automatic move to the contacted stage when the pipeline allows it
 // (record_contact, journaled). A call without a valid customer phone is
 // acknowledged and logged, nothing else (there is no lead to attach it to).
-void handle_call_completed(const ConsumerDeps& deps, const kafka::Record& record, const log::Logger& logger);
+Intake handle_call_completed(const ConsumerDeps& deps, const kafka::Record& record, const log::Logger& logger);
 
 // Topics lead-store consumes, and the dispatcher over them (by the record's
 // unprefixed topic). Unknown topics are a PermanentError (→ DLQ).
 std::vector<std::string> consumed_topics();
-void handle_record(const ConsumerDeps& deps, const kafka::Record& record, const log::Logger& logger);
+Intake handle_record(const ConsumerDeps& deps, const kafka::Record& record, const log::Logger& logger);
 
 }  // namespace leadpipe::leads

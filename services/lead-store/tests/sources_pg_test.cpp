@@ -55,7 +55,7 @@ struct Db {
         "(SELECT count(*) FROM leads.lead_activities), (SELECT count(*) FROM leads.stage_history), "
         "(SELECT count(*) FROM leads.outbox), (SELECT count(*) FROM leads.processed_events))");
   }
-  void apply(const kafka::Record& r) { handle_record(deps, r, log::root()); }
+  Intake apply(const kafka::Record& r) { return handle_record(deps, r, log::root()); }
 };
 
 kafka::Record record(std::string_view type, const std::string& tenant, const std::string& data) {
@@ -178,7 +178,8 @@ TEST_CASE("calls: logged on the lead's timeline, a reached call moves it to cont
   Db db;
   db.apply(record(events::topics::ingest_vendor_lead, "demo", vendor_data("VND-1", "Priya Nair", "+919845012377")));
   // A missed call is logged, nothing else.
-  db.apply(record(events::topics::ingest_call_completed, "demo", call_data("c0", "+919845012377", "no_answer", 0)));
+  CHECK(db.apply(record(events::topics::ingest_call_completed, "demo", call_data("c0", "+919845012377", "no_answer", 0))) ==
+        Intake::unchanged);
   auto l = db.lead("demo", "+919845012377");
   CHECK(l.stage == "new");
   CHECK(l.version == 1);
@@ -219,7 +220,8 @@ TEST_CASE("calls: an unknown caller becomes an incomplete lead; an invalid numbe
   CHECK(db.scalar("SELECT count(*) FROM leads.leads") == 1);
   CHECK(db.lead("demo", "+6281277770000").name == "Rina");
 
-  db.apply(record(events::topics::ingest_call_completed, "demo", call_data("c3", "12345", "completed", 60)));
+  CHECK(db.apply(record(events::topics::ingest_call_completed, "demo", call_data("c3", "12345", "completed", 60))) ==
+        Intake::skipped);
   CHECK(db.scalar("SELECT count(*) FROM leads.leads") == 1);
   CHECK(db.scalar("SELECT count(*) FROM leads.processed_events") == 4);
 }
@@ -255,7 +257,10 @@ TEST_CASE("replay: every consumed topic's events applied twice change nothing", 
   for (const auto& r : records) db.apply(r);
   const auto once = db.snapshot();
   CHECK(db.scalar("SELECT count(*) FROM leads.leads") == 4);
-  for (const auto& r : records) db.apply(r);
+  for (const auto& r : records) {
+    const auto outcome = handle_record(db.deps, r, log::root());
+    if (r.topic != events::topics::contact_extracted) CHECK(outcome == Intake::duplicate);
+  }
   CHECK(db.snapshot() == once);
   // Replayed in reverse order too.
   for (auto it = records.rbegin(); it != records.rend(); ++it) db.apply(*it);
