@@ -1,30 +1,14 @@
 #include "crm_repository.hpp"
 
+#include "sql_values.hpp"
+
 #include <leadpipe/events/cloud_event.hpp>
 
 namespace leadpipe::leads::repo {
 namespace {
 
-#define LP_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
-std::optional<std::string> opt(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<std::string>();
-}
-
-std::string pg_array(const std::vector<std::string>& v) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : v[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
+using sql::opt;
+using sql::pg_array;
 
 const std::string kFollowupColumns =
     "id::text, tenant, lead_id::text, kind, " LP_TS("due_at") ", status, created_by, " LP_TS("created_at") ", note, "

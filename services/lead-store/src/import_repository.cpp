@@ -12,6 +12,7 @@
 #include "lead_json.hpp"
 #include "crm_repository.hpp"
 #include "repository.hpp"
+#include "sql_values.hpp"
 
 namespace leadpipe::leads::import {
 namespace {
@@ -39,57 +40,6 @@ std::string json_object(const std::map<std::string, std::string>& m) {
   }
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
-}
-
-std::string json_confidence(const std::map<std::string, double>& m) {
-  rapidjson::StringBuffer buf;
-  JsonWriter w(buf);
-  w.StartObject();
-  for (const auto& [k, v] : m) {
-    w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
-    w.Double(v);
-  }
-  w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
-}
-
-// A text[] literal for COPY: {"a","b\"c"} (COPY's own escaping is pqxx's).
-std::string pg_text_array(const std::vector<std::string>& v) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : v[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
-std::vector<std::string> parse_string_array(const std::string& text) {
-  rapidjson::Document d;
-  d.Parse(text.c_str(), text.size());
-  std::vector<std::string> out;
-  if (d.IsArray()) {
-    for (const auto& v : d.GetArray()) {
-      if (v.IsString()) out.emplace_back(v.GetString(), v.GetStringLength());
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> parse_string_map(const std::string& text) {
-  rapidjson::Document d;
-  d.Parse(text.c_str(), text.size());
-  std::map<std::string, std::string> out;
-  if (d.IsObject()) {
-    for (const auto& m : d.GetObject()) {
-      if (m.value.IsString()) out.emplace(m.name.GetString(), std::string(m.value.GetString(), m.value.GetStringLength()));
-    }
-  }
-  return out;
 }
 
 std::string imported_payload(const std::string& batch_id, const Row& row, const Change& c) {
@@ -153,7 +103,7 @@ std::vector<Existing> load_existing(pqxx::transaction_base& tx, const std::strin
   const auto r = tx.exec_params(
       "SELECT " + cols + " FROM leads.leads WHERE tenant = $1 AND deleted_at IS NULL AND "
           "(phone = ANY($2::text[]) OR email = ANY($3::text[])) ORDER BY created_at, id" + lock,
-      tenant, pg_text_array(phones), pg_text_array(emails));
+      tenant, sql::pg_array(phones), sql::pg_array(emails));
   out.reserve(r.size());
   const auto opt = [](const pqxx::field& f) -> Opt {
     if (f.is_null()) return std::nullopt;
@@ -173,21 +123,14 @@ std::vector<Existing> load_existing(pqxx::transaction_base& tx, const std::strin
     l.channel = opt(row[7]);
     l.assigned_to = opt(row[8]);
     l.version = row[9].as<int>();
-    rapidjson::Document conf;
-    const auto conf_text = row[10].as<std::string>();
-    conf.Parse(conf_text.c_str(), conf_text.size());
-    if (conf.IsObject()) {
-      for (const auto& m : conf.GetObject()) {
-        if (m.value.IsNumber()) l.confidence[m.name.GetString()] = m.value.GetDouble();
-      }
-    }
+    l.confidence = sql::json_confidence_map(row[10].as<std::string>());
     l.stage_changed_at = row[11].as<std::string>();
     l.created_at = row[12].as<std::string>();
     l.updated_at = row[13].as<std::string>();
     e.owner = opt(row[14]);
     e.session_year = opt(row[15]);
-    e.tags = parse_string_array(row[16].as<std::string>());
-    e.extra = parse_string_map(row[17].as<std::string>());
+    e.tags = sql::json_strings(row[16].as<std::string>());
+    e.extra = sql::json_string_map(row[17].as<std::string>());
     out.push_back(std::move(e));
   }
   return out;
@@ -217,8 +160,8 @@ void write(pqxx::work& tx, const Batch& batch, Plan& plan) {
       const auto& l = c.lead;
       s << std::make_tuple(Opt(l.id), Opt(l.tenant), l.name, l.phone, l.email, l.program, Opt(l.stage),
                            Opt(l.source), l.channel, c.owner, Opt(std::to_string(l.version)),
-                           Opt(json_confidence(l.confidence)), Opt(l.stage_changed_at), Opt(l.created_at),
-                           Opt(l.updated_at), c.session_year, Opt(pg_text_array(c.tags)), Opt(json_object(c.extra)),
+                           Opt(sql::json_confidence(l.confidence)), Opt(l.stage_changed_at), Opt(l.created_at),
+                           Opt(l.updated_at), c.session_year, Opt(sql::pg_array(c.tags)), Opt(json_object(c.extra)),
                            Opt(batch.created_by));
     }
     s.complete();
@@ -238,8 +181,8 @@ void write(pqxx::work& tx, const Batch& batch, Plan& plan) {
         if (c.created) continue;
         const auto& l = c.lead;
         s << std::make_tuple(Opt(l.id), l.name, l.phone, l.email, l.program, Opt(l.stage),
-                             Opt(std::to_string(l.version)), Opt(json_confidence(l.confidence)),
-                             Opt(l.stage_changed_at), Opt(l.updated_at), c.session_year, Opt(pg_text_array(c.tags)),
+                             Opt(std::to_string(l.version)), Opt(sql::json_confidence(l.confidence)),
+                             Opt(l.stage_changed_at), Opt(l.updated_at), c.session_year, Opt(sql::pg_array(c.tags)),
                              Opt(json_object(c.extra)));
       }
       s.complete();

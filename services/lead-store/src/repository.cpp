@@ -9,10 +9,16 @@
 #include <leadpipe/events/cloud_event.hpp>
 #include <leadpipe/outbox/outbox.hpp>
 
+#include "sql_values.hpp"
+
 namespace leadpipe::leads::repo {
 namespace {
 
-#define LP_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+using sql::json_array;
+using sql::json_confidence;
+using sql::json_strings;
+using sql::opt;
+using sql::pg_array;
 
 const std::string kLeadColumns =
     "id::text, tenant, name, phone, email, program, stage, source, channel, score, tier, "
@@ -21,44 +27,6 @@ const std::string kLeadColumns =
     "session_year, " LP_TS("last_contacted_at") ", created_by, array_to_json(tags)::text";
 // Number of columns in kLeadColumns (list() appends its cursor keys after them).
 constexpr int kLeadColumnCount = 26;
-
-std::optional<std::string> opt(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<std::string>();
-}
-
-std::vector<std::string> json_strings(const std::string& text) {
-  rapidjson::Document d;
-  d.Parse(text.c_str(), text.size());
-  std::vector<std::string> out;
-  if (d.IsArray()) {
-    for (const auto& v : d.GetArray()) {
-      if (v.IsString()) out.emplace_back(v.GetString(), v.GetStringLength());
-    }
-  }
-  return out;
-}
-
-std::string json_array(const std::vector<std::string>& v) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  w.StartArray();
-  for (const auto& s : v) w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
-  w.EndArray();
-  return {buf.GetString(), buf.GetSize()};
-}
-
-std::string json_confidence(const std::map<std::string, double>& m) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  w.StartObject();
-  for (const auto& [k, v] : m) {
-    w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
-    w.Double(v);
-  }
-  w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
-}
 
 Lead from_row(const pqxx::row& r) {
   Lead l;
@@ -77,14 +45,7 @@ Lead from_row(const pqxx::row& r) {
   l.intents = json_strings(r[12].as<std::string>());
   l.assigned_to = opt(r[13]);
   l.version = r[14].as<int>();
-  rapidjson::Document conf;
-  const auto conf_text = r[15].as<std::string>();
-  conf.Parse(conf_text.c_str(), conf_text.size());
-  if (conf.IsObject()) {
-    for (const auto& m : conf.GetObject()) {
-      if (m.value.IsNumber()) l.confidence[m.name.GetString()] = m.value.GetDouble();
-    }
-  }
+  l.confidence = sql::json_confidence_map(r[15].as<std::string>());
   l.stage_changed_at = r[16].as<std::string>();
   l.created_at = r[17].as<std::string>();
   l.updated_at = r[18].as<std::string>();
@@ -101,21 +62,6 @@ Lead from_row(const pqxx::row& r) {
 std::optional<std::string> first_id(const pqxx::result& r) {
   if (r.empty()) return std::nullopt;
   return r[0][0].as<std::string>();
-}
-
-// A PostgreSQL text[] literal ("{"a","b\"c"}") for = ANY / @> parameters.
-std::string pg_array(const std::vector<std::string>& v) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : v[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
 }
 
 std::string hex(const std::string& s) {

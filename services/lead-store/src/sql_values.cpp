@@ -1,0 +1,87 @@
+#include "sql_values.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace leadpipe::leads::sql {
+
+std::optional<std::string> opt(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<std::string>();
+}
+
+std::vector<std::string> json_strings(const std::string& json) {
+  rapidjson::Document d;
+  d.Parse(json.c_str(), json.size());
+  std::vector<std::string> out;
+  if (d.IsArray()) {
+    for (const auto& v : d.GetArray()) {
+      if (v.IsString()) out.emplace_back(v.GetString(), v.GetStringLength());
+    }
+  }
+  return out;
+}
+
+std::string json_array(const std::vector<std::string>& v) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartArray();
+  for (const auto& s : v) w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+  w.EndArray();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::map<std::string, double> json_confidence_map(const std::string& json) {
+  rapidjson::Document d;
+  d.Parse(json.c_str(), json.size());
+  std::map<std::string, double> out;
+  if (d.IsObject()) {
+    for (const auto& m : d.GetObject()) {
+      if (m.value.IsNumber()) out[m.name.GetString()] = m.value.GetDouble();
+    }
+  }
+  return out;
+}
+
+std::string json_confidence(const std::map<std::string, double>& m) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  for (const auto& [k, v] : m) {
+    w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
+    w.Double(v);
+  }
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::map<std::string, std::string> json_string_map(const std::string& json) {
+  rapidjson::Document d;
+  d.Parse(json.c_str(), json.size());
+  std::map<std::string, std::string> out;
+  if (d.IsObject()) {
+    for (const auto& m : d.GetObject()) {
+      if (m.value.IsString()) {
+        out.emplace(m.name.GetString(), std::string(m.value.GetString(), m.value.GetStringLength()));
+      }
+    }
+  }
+  return out;
+}
+
+std::string pg_array(const std::vector<std::string>& v) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : v[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+}  // namespace leadpipe::leads::sql

@@ -1,0 +1,29 @@
+#pragma once
+// Conversions between lead-store's C++ values and what PostgreSQL stores:
+// nullable text, jsonb string arrays / objects and text[] literals. One copy,
+// used by every repository file.
+#include <pqxx/pqxx>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+// A timestamptz column as RFC 3339 UTC with milliseconds, for SELECT lists.
+#define LP_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+namespace leadpipe::leads::sql {
+
+std::optional<std::string> opt(const pqxx::field& f);
+// jsonb array of strings ↔ vector (non-strings are skipped when reading).
+std::vector<std::string> json_strings(const std::string& json);
+std::string json_array(const std::vector<std::string>& v);
+// jsonb object of field → confidence ↔ map.
+std::map<std::string, double> json_confidence_map(const std::string& json);
+std::string json_confidence(const std::map<std::string, double>& m);
+// jsonb object of strings → map (non-strings skipped).
+std::map<std::string, std::string> json_string_map(const std::string& json);
+// A text[] literal: {"a","b\"c"} — for = ANY / @> parameters and COPY.
+std::string pg_array(const std::vector<std::string>& v);
+
+}  // namespace leadpipe::leads::sql
