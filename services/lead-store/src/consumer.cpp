@@ -36,6 +36,25 @@ std::string capture_payload(const MergeResult& r, const Extraction& x) {
 
 }  // namespace
 
+void publish_capture_outcome(pqxx::work& tx, const MergeResult& r, const std::optional<Lead>& existing,
+                             const std::string& event_id) {
+  if (r.created) {
+    repo::publish(tx, std::string(events::topics::lead_created), r.lead, lead_event_data(r.lead, nullptr));
+  } else if (!r.changed.empty()) {
+    repo::publish(tx, std::string(events::topics::lead_updated), r.lead, lead_event_data(r.lead, &r.changed));
+  }
+  if (!r.previous_stage) return;
+  const std::string reason = "contact data complete";
+  repo::add_stage_history(tx, r.lead, *r.previous_stage, "system", reason,
+                          existing ? existing->stage_changed_at : r.lead.stage_changed_at);
+  repo::add_activity(tx, r.lead.id, "stage_changed", "system",
+                     R"({"from":")" + *r.previous_stage + R"(","to":")" + r.lead.stage +
+                         R"(","reason":")" + reason + R"("})",
+                     event_id);
+  repo::publish(tx, std::string(events::topics::lead_stage_changed), r.lead,
+                stage_changed_data(r.lead, *r.previous_stage, "system", reason));
+}
+
 void handle_contact_extracted(const ConsumerDeps& deps, const kafka::Record& record,
                               const log::Logger& logger) {
   events::CloudEvent ev;
@@ -90,24 +109,7 @@ void handle_contact_extracted(const ConsumerDeps& deps, const kafka::Record& rec
         repo::add_activity(tx, r.lead.id, r.created ? "lead_created" : "captured",
                            "contact-extractor", capture_payload(r, x), ev.id);
       }
-      if (r.created) {
-        repo::publish(tx, std::string(events::topics::lead_created), r.lead,
-                      lead_event_data(r.lead, nullptr));
-      } else if (!r.changed.empty()) {
-        repo::publish(tx, std::string(events::topics::lead_updated), r.lead,
-                      lead_event_data(r.lead, &r.changed));
-      }
-      if (r.previous_stage) {
-        repo::add_stage_history(tx, r.lead, *r.previous_stage, "system", "contact data complete",
-                                existing ? existing->stage_changed_at : r.lead.stage_changed_at);
-        repo::add_activity(tx, r.lead.id, "stage_changed", "system",
-                           R"({"from":")" + *r.previous_stage + R"(","to":")" + r.lead.stage +
-                               R"(","reason":"contact data complete"})",
-                           ev.id);
-        repo::publish(
-            tx, std::string(events::topics::lead_stage_changed), r.lead,
-            stage_changed_data(r.lead, *r.previous_stage, "system", "contact data complete"));
-      }
+      publish_capture_outcome(tx, r, existing, ev.id);
       tx.commit();
       log.info(
           r.created ? "lead created" : (r.changed.empty() ? "capture recorded" : "lead updated"),

@@ -3,6 +3,11 @@
 // lead on its identity / phone / email, records capture metadata and the
 // timeline entry, and writes lead.created / lead.updated (+ stage_changed) to
 // the outbox. A replayed event is a no-op. Runs on the consumer's thread.
+#include <pqxx/pqxx>
+
+#include <optional>
+#include <string>
+
 #include <leadpipe/kafka/kafka.hpp>
 #include <leadpipe/log/log.hpp>
 #include <leadpipe/pg/pool.hpp>
@@ -17,6 +22,13 @@ struct ConsumerDeps {
   pg::Pool& pool;
   Pipeline pipeline = Pipeline::admissions();
 };
+
+// After a capture was merged into a lead (in `tx`): lead.created or
+// lead.updated through the outbox, and, when contact data completed the lead,
+// the automatic stage move journaled with lead.stage_changed. Shared by every
+// intake consumer so they announce changes identically.
+void publish_capture_outcome(pqxx::work& tx, const MergeResult& r, const std::optional<Lead>& existing,
+                             const std::string& event_id);
 
 void handle_contact_extracted(const ConsumerDeps& deps, const kafka::Record& record,
                               const log::Logger& logger);

@@ -122,24 +122,7 @@ Intake apply_source_lead(const ConsumerDeps& deps, const events::CloudEvent& ev,
       // Every push / submission is on the timeline, also when it changed nothing.
       repo::add_activity(tx, r.lead.id, r.created ? "lead_created" : "captured", x.channel,
                          source_payload(s, r), ev.id);
-      if (r.created) {
-        repo::publish(tx, std::string(events::topics::lead_created), r.lead,
-                      lead_event_data(r.lead, nullptr));
-      } else if (!r.changed.empty()) {
-        repo::publish(tx, std::string(events::topics::lead_updated), r.lead,
-                      lead_event_data(r.lead, &r.changed));
-      }
-      if (r.previous_stage) {
-        repo::add_stage_history(tx, r.lead, *r.previous_stage, "system", "contact data complete",
-                                existing ? existing->stage_changed_at : r.lead.stage_changed_at);
-        repo::add_activity(tx, r.lead.id, "stage_changed", "system",
-                           R"({"from":")" + *r.previous_stage + R"(","to":")" + r.lead.stage +
-                               R"(","reason":"contact data complete"})",
-                           ev.id);
-        repo::publish(
-            tx, std::string(events::topics::lead_stage_changed), r.lead,
-            stage_changed_data(r.lead, *r.previous_stage, "system", "contact data complete"));
-      }
+      publish_capture_outcome(tx, r, existing, ev.id);
       tx.commit();
       log.info(
           r.created ? "lead created" : (r.changed.empty() ? "source recorded" : "lead updated"),
