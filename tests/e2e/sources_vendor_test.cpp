@@ -75,7 +75,7 @@ double leads_metric(const Stack& stack, const std::string& series) {
 
 }  // namespace
 
-TEST_CASE("vendor sample through the gateway: 2 leads in lead-store, a re-push changes nothing; a call contacts",
+TEST_CASE("vendor sample through the gateway: 2 leads in lead-store, a re-push changes nothing, a call contacts",
           "[e2e]") {
   Stack stack(std::map<std::string, std::string>{{"INGEST_API_KEY_CACHE_TTL_S", "0"}});
   const auto key = field(stack.leadctl({"vendor", "key", "create", "--tenant", "demo", "--vendor", "collegedunia"}),
