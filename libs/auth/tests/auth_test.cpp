@@ -196,7 +196,7 @@ TEST_CASE("malformed tokens are rejected without crashing", "[unit]") {
   }
 }
 
-TEST_CASE("authenticate reads the bearer token; require_role gates", "[unit]") {
+TEST_CASE("authenticate reads the bearer token, require_role gates", "[unit]") {
   const JwtVerifier v(kSecret);
   auto status_and_challenge = [&](const http::Request& req) -> std::pair<int, std::string> {
     try {

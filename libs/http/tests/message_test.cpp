@@ -41,7 +41,7 @@ TEST_CASE("headers are case-insensitive, first one wins", "[unit]") {
   CHECK(copy.header_view("x-thing") == std::string_view("one"));
 }
 
-TEST_CASE("query parameters are percent-decoded; repeated ones listed", "[unit]") {
+TEST_CASE("query parameters are percent-decoded, repeated ones listed", "[unit]") {
   Request r;
   r.target = "/api/v1/leads?stage=new&tag=a%20b&tag=c+d&flag&empty=&n%61me=x&bad=%zz";
   CHECK(r.query_string() == "stage=new&tag=a%20b&tag=c+d&flag&empty=&n%61me=x&bad=%zz");

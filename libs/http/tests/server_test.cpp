@@ -149,7 +149,7 @@ TEST_CASE("routes with path params, literals first, query decoding", "[unit]") {
   CHECK(c.request("GET", "/healthz").result_int() == 200);
 }
 
-TEST_CASE("404 and 405 are problems; 405 lists Allow", "[unit]") {
+TEST_CASE("404 and 405 are problems, 405 lists Allow", "[unit]") {
   TestServer s(echo_router());
   RawClient c(s.port());
   auto nf = c.request("GET", "/nope");
@@ -166,7 +166,7 @@ TEST_CASE("404 and 405 are problems; 405 lists Allow", "[unit]") {
   CHECK(c.request("GET", "/healthz").result_int() == 200);
 }
 
-TEST_CASE("body over the limit is 413; per-route limits override", "[unit]") {
+TEST_CASE("body over the limit is 413, per-route limits override", "[unit]") {
   ServerConfig cfg = test_config();
   cfg.body_limit = 1024;
   TestServer s(echo_router(), cfg, [](Server& srv) { srv.set_body_limit("/big", 8192); });
@@ -463,7 +463,7 @@ TEST_CASE("drain is bounded by drain_timeout", "[unit]") {
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
 }
 
-TEST_CASE("read timeout closes a stalled request; max_connections is enforced", "[unit]") {
+TEST_CASE("read timeout closes a stalled request, max_connections is enforced", "[unit]") {
   ServerConfig cfg = test_config();
   cfg.read_timeout = std::chrono::milliseconds(200);
   cfg.max_connections = 1;
@@ -484,7 +484,7 @@ TEST_CASE("read timeout closes a stalled request; max_connections is enforced", 
              Catch::Contains("leadpipe_http_connections_rejected_total 1"));
 }
 
-TEST_CASE("stop() before run() returns promptly; SIGTERM starts the drain", "[unit]") {
+TEST_CASE("stop() before run() returns promptly, SIGTERM starts the drain", "[unit]") {
   {
     Server srv(test_config(), Router{}, nullptr, log::root());
     CHECK(srv.port() != 0);

@@ -54,7 +54,7 @@ TEST_CASE("a call with turns becomes schema-valid event data", "[unit]") {
   CHECK(d["turns"][1]["offset_seconds"].IsNull());
 }
 
-TEST_CASE("outbound calls key on the called number; odd numbers are kept as sent", "[unit]") {
+TEST_CASE("outbound calls key on the called number, odd numbers are kept as sent", "[unit]") {
   const auto call = calls::parse_call(R"({"call_id":"c8","direction":"outbound","from":"anonymous",
       "to":"+6281233907745","started_at":"2026-01-15T09:02:00Z","outcome":"no_answer","transcript":"…"})",
                                       kIntegration, "IN", "2026-01-15T09:06:33Z");

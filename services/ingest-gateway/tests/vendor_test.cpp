@@ -96,7 +96,7 @@ TEST_CASE("the shared vendor sample: two accepted, one rejected with reasons", "
   CHECK(std::string(d["results"][1]["phone"].GetString()) == "+919845012377");
 }
 
-TEST_CASE("the default region reads local numbers; without it they are rejected", "[unit]") {
+TEST_CASE("the default region reads local numbers, without it they are rejected", "[unit]") {
   const std::string body = R"({"vendor_lead_id":"x1","name":"Priya","phone":"9845012377"})";
   auto in = vendor::parse_batch(body, ctx("IN"));
   CHECK(in.single);

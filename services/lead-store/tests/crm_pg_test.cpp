@@ -98,7 +98,7 @@ TEST_CASE("closing a lead journals the move, emits stage_changed + closed and ca
         1);
 }
 
-TEST_CASE("the scheduler publishes followup.due exactly once per due follow-up; a snooze re-arms it", "[pg]") {
+TEST_CASE("the scheduler publishes followup.due exactly once per due follow-up, a snooze re-arms it", "[pg]") {
   Db db;
   auto lead = db.create("demo", "Rina", "+6281200000002");
   using namespace std::chrono;

@@ -49,7 +49,7 @@ TEST_CASE("role scopes: sales head's pool, counsellor's own leads, everyone else
   CHECK_FALSE(in_scope(scope_for(as(auth::Role::counselor, "c3")), lead));
 }
 
-TEST_CASE("marketing changes nothing; only admins erase", "[unit]") {
+TEST_CASE("marketing changes nothing, only admins erase", "[unit]") {
   using auth::Role;
   for (auto a : {Action::edit, Action::assign, Action::remove, Action::erase, Action::bulk, Action::pipeline}) {
     CHECK_FALSE(allowed(Role::marketing, a));
@@ -103,7 +103,7 @@ TEST_CASE("create input: phone or email required, fields validated, unknown fiel
   CHECK(errors_of(R"({"name":"a","version":0})", false) == "version;");
 }
 
-TEST_CASE("an edit reports what changed; completing contact data leaves incomplete", "[unit]") {
+TEST_CASE("an edit reports what changed, completing contact data leaves incomplete", "[unit]") {
   Lead lead = sample();
   lead.name.reset();
   lead.stage = "incomplete";

@@ -62,7 +62,7 @@ void check_same(const import::Plan& a, const import::Plan& b) {
 
 }  // namespace
 
-TEST_CASE("the sample: dry run reports what the real run then does; nothing written by the dry run", "[pg]") {
+TEST_CASE("the sample: dry run reports what the real run then does, nothing written by the dry run", "[pg]") {
   Db db;
   const auto dry = db.import(sample(), true);
   CHECK(db.scalar("SELECT count(*) FROM leads.leads") == 0);

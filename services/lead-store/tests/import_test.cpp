@@ -39,7 +39,7 @@ import::Plan run(const std::string& text, const import::Options& o = {},
 
 }  // namespace
 
-TEST_CASE("csv: quoted fields with commas, doubled quotes and newlines; CRLF; BOM", "[unit]") {
+TEST_CASE("csv: quoted fields with commas, doubled quotes and newlines, CRLF, BOM", "[unit]") {
   const std::string text = "\xEF\xBB\xBFname,note\r\n\"Aulia, Siti\",\"she said \"\"hi\"\"\nthen left\"\r\nBudi,\r\n";
   auto r = csv::parse(text);
   REQUIRE(r.size() == 3);
@@ -73,7 +73,7 @@ TEST_CASE("csv writer quotes what needs it and neutralises formulas but not phon
   CHECK(csv::parse(out)[0][2] == "a,b");
 }
 
-TEST_CASE("phones normalise to E.164 with a default region; junk is rejected", "[unit]") {
+TEST_CASE("phones normalise to E.164 with a default region, junk is rejected", "[unit]") {
   CHECK(import::normalize_phone("0812-3456-7890", "ID") == "+6281234567890");
   CHECK(import::normalize_phone("+55 11 91234-5678", "ID") == "+5511912345678");
   CHECK(import::normalize_phone("12-34", "ID") == std::nullopt);
@@ -111,7 +111,7 @@ TEST_CASE("the shared sample imports into an empty tenant with the expected outc
   CHECK(plan.changes[4].lead.phone == "+5511912345678");
 }
 
-TEST_CASE("mapping renames columns; other columns go to extra; default tags and region apply", "[unit]") {
+TEST_CASE("mapping renames columns, other columns go to extra, default tags and region apply", "[unit]") {
   import::Options o;
   o.mapping = {{"Nome", "name"}, {"Celular", "phone"}};
   o.default_region = "BR";

@@ -114,7 +114,7 @@ int status_of(Db& db, const auth::Principal& who, const std::string& id,
 
 }  // namespace
 
-TEST_CASE("merge: the dry run equals the real merge; everything moves to the survivor", "[pg]") {
+TEST_CASE("merge: the dry run equals the real merge, everything moves to the survivor", "[pg]") {
   Db db;
   // The same person twice: a WhatsApp chat and a vendor push with another number.
   db.apply(events::topics::contact_extracted, "demo", whatsapp("+6281200000001", "Budi"));

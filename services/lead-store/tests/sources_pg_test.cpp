@@ -202,7 +202,7 @@ TEST_CASE("calls: logged on the lead's timeline, a reached call moves it to cont
   CHECK(db.scalar("SELECT count(*) FROM leads.outbox WHERE topic = 'lead.updated'") == 1);
 }
 
-TEST_CASE("calls: an unknown caller becomes an incomplete lead; an invalid number is skipped", "[pg]") {
+TEST_CASE("calls: an unknown caller becomes an incomplete lead, an invalid number is skipped", "[pg]") {
   Db db;
   db.apply(record(events::topics::ingest_call_completed, "demo", call_data("c1", "+6281277770000", "busy", 0)));
   auto l = db.lead("demo", "+6281277770000");

@@ -19,7 +19,7 @@ TEST_CASE("RFC 3339 round trip in milliseconds", "[unit]") {
   CHECK(parse_rfc3339_ms("garbage") == 0);
 }
 
-TEST_CASE("profile name is a weak fallback; rule name wins", "[unit]") {
+TEST_CASE("profile name is a weak fallback, rule name wins", "[unit]") {
   Inbound in{"demo", "whatsapp", "6281234567890", "ev-1", "wamid.1", std::string("Budi S"),
              std::string("halo"), 1763901000000};
   leadpipe::extract::Result none;
