@@ -16,6 +16,12 @@ NPROC        := $(shell nproc 2>/dev/null || echo 2)
 CTEST_FLAGS  ?= -j$(NPROC)
 FUZZ_SECONDS ?= 20
 SOURCE_DIRS  := libs services tests bench
+
+# ccache across clones: paths under the source tree are hashed relative to it
+# and the build directory is not hashed, so a fresh clone (CI, a second
+# checkout) reuses objects compiled in another one.
+export CCACHE_BASEDIR   := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 # Boost 1.74's Asio only detects C++20 coroutines on GCC (on clang it looks for
 # the Coroutines TS and libc++), so clang builds and clang-tidy must be told.
 CLANG_ASIO_DEFS := -DBOOST_ASIO_HAS_CO_AWAIT=1 -DBOOST_ASIO_HAS_STD_COROUTINE=1
