@@ -11,6 +11,10 @@
 namespace leadpipe::leads {
 namespace {
 
+using json::opt;
+using json::str;
+using json::strings;
+
 using events::topics::followup_due;
 using events::topics::lead_assigned;
 using events::topics::lead_closed;
@@ -19,26 +23,8 @@ using events::topics::lead_stage_changed;
 using events::topics::lead_tagged;
 using events::topics::lead_updated;
 
-void str(JsonWriter& w, const char* key, const std::string& v) {
-  w.Key(key);
-  w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-}
-void opt(JsonWriter& w, const char* key, const std::optional<std::string>& v) {
-  w.Key(key);
-  if (v) {
-    w.String(v->c_str(), static_cast<rapidjson::SizeType>(v->size()));
-  } else {
-    w.Null();
-  }
-}
 void nullable(JsonWriter& w, const char* key, const std::string& v) {
   opt(w, key, v.empty() ? std::nullopt : std::optional<std::string>(v));
-}
-void strings(JsonWriter& w, const char* key, const std::vector<std::string>& v) {
-  w.Key(key);
-  w.StartArray();
-  for (const auto& s : v) w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
-  w.EndArray();
 }
 void head(JsonWriter& w, const Lead& lead) {
   str(w, "lead_id", lead.id);

@@ -1,8 +1,8 @@
 #include "lead_json.hpp"
 
 namespace leadpipe::leads {
-namespace {
 
+namespace json {
 void str(JsonWriter& w, const char* key, const std::string& v) {
   w.Key(key);
   w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
@@ -23,6 +23,12 @@ void strings(JsonWriter& w, const char* key, const std::vector<std::string>& v) 
   for (const auto& s : v) w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
   w.EndArray();
 }
+}  // namespace json
+
+namespace {
+using json::opt;
+using json::str;
+using json::strings;
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,14 @@
 namespace leadpipe::leads {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// Members of a JSON object: a string, a string or null, an array of strings.
+// Shared by every writer of lead-store JSON (API bodies and event data).
+namespace json {
+void str(JsonWriter& w, const char* key, const std::string& v);
+void opt(JsonWriter& w, const char* key, const std::optional<std::string>& v);
+void strings(JsonWriter& w, const char* key, const std::vector<std::string>& v);
+}  // namespace json
 
 // Writes the lead's members (no braces) — `id_key` is "id" for the API and
 // "lead_id" for event data.

@@ -20,6 +20,10 @@
 namespace leadpipe::leads {
 namespace {
 
+using json::opt;
+using json::str;
+using json::strings;
+
 using boost::asio::awaitable;
 using http::FieldError;
 using http::HttpError;
@@ -52,25 +56,6 @@ std::string uuid_array(const std::vector<std::string>& ids) {
   std::string out = "{";
   for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + ids[i];
   return out + "}";
-}
-
-void str(JsonWriter& w, const char* key, const std::string& v) {
-  w.Key(key);
-  w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-}
-void opt(JsonWriter& w, const char* key, const std::optional<std::string>& v) {
-  w.Key(key);
-  if (v) {
-    w.String(v->c_str(), static_cast<rapidjson::SizeType>(v->size()));
-  } else {
-    w.Null();
-  }
-}
-void strings(JsonWriter& w, const char* key, const std::vector<std::string>& v) {
-  w.Key(key);
-  w.StartArray();
-  for (const auto& s : v) w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
-  w.EndArray();
 }
 
 std::string merged_event(const Lead& lead, const std::vector<std::string>& ids,
