@@ -2,6 +2,7 @@
 #include <utility>  // before Asio: GCC 12 + Boost 1.74 need std::exchange declared
 
 #include "leadpipe/http/server.hpp"
+#include "leadpipe/http/stream.hpp"
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,6 +18,9 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -171,12 +175,85 @@ struct RouteStats {
   std::array<std::atomic<prometheus::Counter*>, 500> by_status{};  // index: status - 100
 };
 
+struct StreamState;
+
 struct Connection {
   explicit Connection(tcp::socket s) : stream(std::move(s)) {}
   beast::tcp_stream stream;
   // True while waiting for the first byte of a request. Touched only on the
   // connection's strand; the graceful stop closes idle connections.
   bool idle = false;
+  // Set while a streamed body is being produced (strand only); the graceful
+  // stop ends it.
+  std::shared_ptr<StreamState> streaming;
+};
+
+// The StreamWriter of one streamed response. Lives on the connection's strand;
+// only the waker crosses threads (an atomic flag plus a post to the strand).
+struct StreamState final : StreamWriter, std::enable_shared_from_this<StreamState> {
+  StreamState(Connection& c, std::chrono::milliseconds timeout, bool chunk)
+      : conn(c), write_timeout(timeout), chunked(chunk),
+        wake_timer(c.stream.get_executor()), watch_done(c.stream.get_executor()) {}
+
+  Connection& conn;
+  std::chrono::milliseconds write_timeout;
+  bool chunked;
+  StreamEnd end = StreamEnd::open;
+  std::atomic<bool> wake_pending{false};
+  asio::steady_timer wake_timer;   // wait() sleeps on it; close() and the waker cancel it
+  asio::steady_timer watch_done;   // join of the disconnect watcher
+  bool watching = false;
+  std::uint64_t bytes = 0;
+
+  void close(StreamEnd why) {
+    if (end == StreamEnd::open) end = why;
+    wake_timer.cancel();
+  }
+
+  asio::awaitable<bool> write(std::string_view data) override {
+    if (end != StreamEnd::open) co_return false;
+    if (data.empty()) co_return true;
+    beast::error_code ec;
+    conn.stream.expires_after(write_timeout);
+    if (chunked) {
+      co_await asio::async_write(conn.stream, bhttp::make_chunk(asio::const_buffer(data.data(), data.size())),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await asio::async_write(conn.stream, asio::const_buffer(data.data(), data.size()),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (ec) {
+      close(ec == beast::error::timeout ? StreamEnd::timeout : StreamEnd::client_gone);
+      co_return false;
+    }
+    bytes += data.size();
+    co_return end == StreamEnd::open;
+  }
+
+  asio::awaitable<bool> wait(std::chrono::milliseconds max) override {
+    if (end != StreamEnd::open) co_return false;
+    if (wake_pending.exchange(false)) co_return true;
+    wake_timer.expires_after(max);
+    beast::error_code ec;
+    co_await wake_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    wake_pending.store(false);
+    co_return end == StreamEnd::open;
+  }
+
+  bool open() const override { return end == StreamEnd::open; }
+  StreamEnd end_reason() const override { return end; }
+  void abort(StreamEnd reason) override { close(reason == StreamEnd::open ? StreamEnd::error : reason); }
+  std::uint64_t bytes_written() const override { return bytes; }
+
+  std::function<void()> waker() override {
+    std::weak_ptr<StreamState> weak = shared_from_this();
+    return [weak] {
+      if (auto self = weak.lock()) {
+        self->wake_pending.store(true);
+        asio::post(self->wake_timer.get_executor(), [self] { self->wake_timer.cancel(); });
+      }
+    };
+  }
 };
 
 enum class Outcome { keep_alive, close };
@@ -218,6 +295,8 @@ struct Server::Impl {
   prometheus::Gauge* open_connections = nullptr;
   prometheus::Counter* rejected_connections = nullptr;
   prometheus::Histogram* unmatched_duration = nullptr;
+  prometheus::Gauge* open_streams = nullptr;
+  prometheus::Family<prometheus::Counter>* streams_family = nullptr;
   std::vector<std::unique_ptr<RouteStats>> route_stats;  // by Route::index
 
   std::mutex readiness_mu;
@@ -252,6 +331,10 @@ struct Server::Impl {
   asio::awaitable<void> session(std::shared_ptr<Connection> conn);
   asio::awaitable<Outcome> serve_one(Connection& conn, beast::flat_buffer& buffer, Request& req);
   asio::awaitable<Response> invoke(const Route& route, Request& req);
+  asio::awaitable<bool> serve_stream(Connection& conn, beast::flat_buffer& buffer, const Request& req,
+                                     Response& res, Exchange& x, unsigned version, StreamEnd& end,
+                                     std::uint64_t& bytes);
+  asio::awaitable<void> watch_disconnect(std::shared_ptr<StreamState> st, beast::flat_buffer& buffer);
   void build_response(bhttp::response<bhttp::string_body>& out, const Request& req, Response& r, Exchange& x,
                       unsigned version);
   asio::awaitable<void> linger(Connection& conn);
@@ -288,6 +371,15 @@ void Server::Impl::init_metrics() {
                               .Help("Connections closed at accept because max_connections was reached")
                               .Register(*registry)
                               .Add({});
+  open_streams = &prometheus::BuildGauge()
+                      .Name("leadpipe_http_streams_open")
+                      .Help("Streamed responses being produced")
+                      .Register(*registry)
+                      .Add({});
+  streams_family = &prometheus::BuildCounter()
+                        .Name("leadpipe_http_streams_ended_total")
+                        .Help("Streamed responses by route and how they ended (done|client_gone|timeout|shutdown|error)")
+                        .Register(*registry);
   static const prometheus::Histogram::BucketBoundaries buckets = {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   unmatched_duration = &duration_family->Add({{"route", kUnmatched}}, buckets);
@@ -660,21 +752,40 @@ asio::awaitable<Outcome> Server::Impl::serve_one(Connection& conn, beast::flat_b
   }
   // The graceful stop may have begun while the handler ran: say goodbye.
   if (stopping) x.keep_alive = false;
-  bhttp::response<bhttp::string_body> out;
-  build_response(out, req, res, x, version);
-  stream.expires_after(cfg.read_timeout);
-  co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
-  const bool written = !ec;
+  bool written = false;
+  const bool streamed = res.stream != nullptr;
+  StreamEnd stream_end = StreamEnd::open;
+  std::uint64_t stream_bytes = 0;
+  if (streamed) {
+    written = co_await serve_stream(conn, buffer, req, res, x, version, stream_end, stream_bytes);
+  } else {
+    bhttp::response<bhttp::string_body> out;
+    build_response(out, req, res, x, version);
+    stream.expires_after(cfg.read_timeout);
+    co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+    written = !ec;
+  }
 
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   record(x, req.method, seconds);
   if (cfg.access_log && logger.enabled(log::Level::info)) {
-    logger.info("request", {{"method", req.method},
-                            {"route", std::string(x.route_label)},
-                            {"status", x.status},
-                            {"duration_ms", seconds * 1000.0},
-                            {"request_id", req.request_id},
-                            {"remote", req.remote_addr}});
+    if (streamed) {
+      logger.info("request", {{"method", req.method},
+                              {"route", std::string(x.route_label)},
+                              {"status", x.status},
+                              {"duration_ms", seconds * 1000.0},
+                              {"request_id", req.request_id},
+                              {"remote", req.remote_addr},
+                              {"stream_end", std::string(to_string(stream_end))},
+                              {"bytes", static_cast<double>(stream_bytes)}});
+    } else {
+      logger.info("request", {{"method", req.method},
+                              {"route", std::string(x.route_label)},
+                              {"status", x.status},
+                              {"duration_ms", seconds * 1000.0},
+                              {"request_id", req.request_id},
+                              {"remote", req.remote_addr}});
+    }
   }
   if (!written) co_return Outcome::close;
   if (x.linger) {
@@ -682,6 +793,130 @@ asio::awaitable<Outcome> Server::Impl::serve_one(Connection& conn, beast::flat_b
     co_return Outcome::close;
   }
   co_return x.keep_alive ? Outcome::keep_alive : Outcome::close;
+}
+
+// ---- streamed responses ----------------------------------------------------------
+
+// Keeps a read pending on the socket while a body is streamed, so a client
+// that goes away is noticed even while the producer sleeps. Bytes that do
+// arrive (a pipelined next request) are kept in the connection's buffer.
+asio::awaitable<void> Server::Impl::watch_disconnect(std::shared_ptr<StreamState> st, beast::flat_buffer& buffer) {
+  auto& socket = st->conn.stream.socket();
+  for (;;) {
+    beast::error_code ec;
+    const std::size_t n =
+        co_await socket.async_read_some(buffer.prepare(kFirstReadChunk), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      // operation_aborted: the stream ended and the server cancelled us.
+      if (ec != asio::error::operation_aborted) st->close(StreamEnd::client_gone);
+      break;
+    }
+    buffer.commit(n);
+    if (buffer.size() > cfg.header_limit) break;  // stop reading; the next request is answered after the stream
+  }
+  st->watching = false;
+  st->watch_done.cancel();
+}
+
+// Sends the header of a streamed response, runs its producer, then ends the
+// body. Returns whether the connection may be reused.
+asio::awaitable<bool> Server::Impl::serve_stream(Connection& conn, beast::flat_buffer& buffer, const Request& req,
+                                                 Response& res, Exchange& x, unsigned version, StreamEnd& end,
+                                                 std::uint64_t& bytes) {
+  auto body = std::move(res.stream);
+  const bool chunked = version != 10;
+  if (!chunked) x.keep_alive = false;  // HTTP/1.0: the body ends when the connection does
+  bhttp::response<bhttp::empty_body> hdr;
+  hdr.version(chunked ? 11 : 10);
+  if (res.status < 200 || res.status > 599 || res.status == 204 || res.status == 304) {
+    logger.error("handler returned an invalid status for a stream",
+                 {{"request_id", req.request_id}, {"route", std::string(x.route_label)}, {"status", res.status}});
+    res.status = 500;
+  }
+  x.status = res.status;
+  hdr.result(static_cast<unsigned>(res.status));
+  hdr.set(bhttp::field::server, server_header);
+  hdr.set("X-Request-Id", req.request_id);
+  if (!res.content_type.empty()) hdr.set(bhttp::field::content_type, res.content_type);
+  for (const auto& header : res.headers) {
+    if (!valid_header(header.first, header.second)) {
+      logger.error("handler set an invalid response header; dropped",
+                   {{"request_id", req.request_id}, {"header", header.first.substr(0, 64)}});
+      continue;
+    }
+    hdr.insert(header.first, header.second);
+  }
+  hdr.keep_alive(x.keep_alive);
+  if (chunked) hdr.chunked(true);
+
+  beast::error_code ec;
+  conn.stream.expires_after(cfg.stream_write_timeout);
+  bhttp::response_serializer<bhttp::empty_body> sr{hdr};
+  co_await bhttp::async_write_header(conn.stream, sr, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    end = StreamEnd::client_gone;
+    streams_family->Add({{"route", std::string(x.route_label)}, {"reason", std::string(to_string(end))}}).Increment();
+    co_return false;
+  }
+  if (x.head) {
+    end = StreamEnd::done;
+    co_return x.keep_alive;
+  }
+
+  auto st = std::make_shared<StreamState>(conn, cfg.stream_write_timeout, chunked);
+  conn.streaming = st;
+  if (stopping) st->close(StreamEnd::shutdown);
+  open_streams->Increment();
+  st->watching = true;
+  st->watch_done.expires_at(asio::steady_timer::time_point::max());
+  asio::co_spawn(conn.stream.get_executor(), watch_disconnect(st, buffer), [this](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      logger.error("stream watcher failed", {{"error", ex.what()}});
+    } catch (...) {
+    }
+  });
+
+  try {
+    co_await body->produce(*st);
+  } catch (const std::exception& e) {
+    logger.error("stream producer failed",
+                 {{"request_id", req.request_id}, {"route", std::string(x.route_label)}, {"error", e.what()}});
+    st->close(StreamEnd::error);
+  } catch (...) {
+    logger.error("stream producer failed",
+                 {{"request_id", req.request_id}, {"route", std::string(x.route_label)}, {"error", "unknown exception"}});
+    st->close(StreamEnd::error);
+  }
+  const bool complete = st->open();
+  if (complete) st->end = StreamEnd::done;
+  conn.streaming.reset();
+
+  // Stop the watcher and wait for it, so the buffer is ours again.
+  if (st->watching) {
+    beast::error_code ignored;
+    conn.stream.socket().cancel(ignored);
+    co_await st->watch_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  bool reusable = false;
+  if (complete && chunked) {
+    // Only a producer that finished gets the terminating chunk: an export cut
+    // short must not look complete to the client.
+    conn.stream.expires_after(cfg.stream_write_timeout);
+    co_await asio::async_write(conn.stream, bhttp::make_chunk_last(), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      st->end = ec == beast::error::timeout ? StreamEnd::timeout : StreamEnd::client_gone;
+    } else {
+      reusable = x.keep_alive && !stopping;
+    }
+  }
+  end = st->end;
+  bytes = st->bytes;
+  open_streams->Decrement();
+  streams_family->Add({{"route", std::string(x.route_label)}, {"reason", std::string(to_string(end))}}).Increment();
+  co_return reusable;
 }
 
 // ---- lifecycle -------------------------------------------------------------------
@@ -707,6 +942,7 @@ void Server::Impl::begin_shutdown(std::string_view reason) {
       if (auto conn = weak.lock()) {
         asio::post(conn->stream.get_executor(), [conn] {
           if (conn->idle) conn->stream.cancel();
+          if (conn->streaming) conn->streaming->close(StreamEnd::shutdown);
         });
       }
     }

@@ -92,6 +92,34 @@ class RawClient {
     return result == asio::error::eof || result == asio::error::connection_reset;
   }
 
+  // Incremental reading of a streamed response: one read_some into `p`
+  // (header first, then body bytes as they arrive). False on error/deadline.
+  template <typename Parser>
+  bool read_some(Parser& p, beast::error_code& result) {
+    stream_.expires_after(deadline_);
+    bhttp::async_read_some(stream_, buffer_, p, [&](beast::error_code ec, std::size_t) { result = ec; });
+    run();
+    return !result;
+  }
+  template <typename Parser>
+  void read_header(Parser& p) {
+    beast::error_code result;
+    stream_.expires_after(deadline_);
+    bhttp::async_read_header(stream_, buffer_, p, [&](beast::error_code ec, std::size_t) { result = ec; });
+    run();
+    if (result) throw std::runtime_error("read failed: " + result.message());
+  }
+  // Closes the socket (a client going away mid-response).
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+  // Shrinks the receive buffer so the server's writes back up quickly.
+  void small_receive_buffer() {
+    stream_.socket().set_option(asio::socket_base::receive_buffer_size(4096));
+  }
+
   Resp request(std::string_view method, std::string_view target, std::string_view body = {},
                std::vector<std::pair<std::string, std::string>> headers = {}) {
     send(build(method, target, body, headers));

@@ -9,6 +9,7 @@
 // to one handler at a time.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -59,11 +60,16 @@ struct Request {
   std::vector<HeaderRef> header_refs_;
 };
 
+struct StreamBody;  // stream.hpp
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  // Set by stream_response() (stream.hpp): the body is produced while it is
+  // sent, with chunked transfer coding; `body` is then ignored.
+  std::shared_ptr<StreamBody> stream;
 
   static Response json(int status, std::string body);
   static Response text(int status, std::string body);

@@ -21,6 +21,8 @@
 //   leadpipe_http_in_flight                             gauge
 //   leadpipe_http_connections                           gauge (open connections)
 //   leadpipe_http_connections_rejected_total            counter (over max_connections)
+//   leadpipe_http_streams_open                          gauge (streamed bodies being produced)
+//   leadpipe_http_streams_ended_total{route,reason}     counter (stream.hpp StreamEnd)
 // `route` is the route's name (its pattern by default) or "unmatched", never
 // the raw path, so the label set stays bounded.
 //
@@ -32,7 +34,8 @@
 // Lifecycle: the constructor binds and listens (so port() is known at once);
 // run() serves until stop() or, when `handle_signals`, SIGINT/SIGTERM; then it
 // stops accepting, closes idle keep-alive connections, lets in-flight requests
-// finish (answered with Connection: close) and returns once all connections
+// finish (answered with Connection: close), ends streamed responses (their
+// producers see write()/wait() return false) and returns once all connections
 // are gone or `drain_timeout` passed. A Server runs once.
 #include <utility>  // before Asio: GCC 12 + Boost 1.74 need std::exchange declared
 
@@ -63,6 +66,7 @@ struct ServerConfig {
   std::chrono::milliseconds read_timeout{10000};  // whole request (after its first byte) and each write
   std::chrono::milliseconds idle_timeout{60000};  // keep-alive wait for the next request's first byte
   std::chrono::milliseconds drain_timeout{10000}; // graceful stop bound
+  std::chrono::milliseconds stream_write_timeout{15000};  // each chunk of a streamed body (stream.hpp)
   int io_threads = 2;
   std::size_t max_connections = 10000;  // further connections are closed at once
   std::string service_name;             // Server header "leadpipe-<service_name>"
