@@ -9,6 +9,7 @@
 //   leadctl vendor key create|revoke|list …
 //   leadctl calls integration create|revoke|list …
 //   leadctl campaign site set|list …
+//   leadctl extractor config set|show …      (extractor_cmd.cpp)
 #include <pqxx/pqxx>
 
 #include <cctype>
@@ -27,6 +28,8 @@
 #include <leadpipe/log/log.hpp>
 #include <leadpipe/migrations.hpp>
 #include <leadpipe/pg/migrate.hpp>
+
+#include "extractor_cmd.hpp"
 
 extern char** environ;
 
@@ -63,6 +66,13 @@ constexpr const char* kUsage = R"(usage: leadctl <command> [options]
         website: CORS origins allowed to call it (e.g. https://www.example.edu)
         and the WhatsApp template outreach uses for OTPs.
   campaign site list
+  extractor config set --tenant T [--region CC] [--language id|en|pt] [--programs-file F.json]
+        [--scoring-file F.json] [--llm on|off] [--llm-budget N] [--prompting on|off]
+        [--state-ttl-hours N] | [--file SETTINGS.json]
+        Per-tenant contact-extractor settings (EXTRACTOR_PG_URL), merged onto the
+        current ones: programs file = JSON array of names; scoring file = {"high_value":
+        [...], "urgency": [...] …} added to the default keyword lists.
+  extractor config show --tenant T
   topics create --file FILE [--partitions N]
         Create the topics listed in FILE (deploy/local/topics.txt format) on
         KAFKA_BROKERS, prefixed by KAFKA_TOPIC_PREFIX. Existing topics are kept.
@@ -411,6 +421,12 @@ int main(int argc, char** argv) {
     if (cmd == "vendor") return cmd_vendor(args);
     if (cmd == "calls") return cmd_calls(args);
     if (cmd == "campaign") return cmd_campaign(args);
+    if (cmd == "extractor") {
+      auto env = load_env();
+      const auto url = env.required("EXTRACTOR_PG_URL", "contact-extractor's database");
+      env.validate();
+      return leadctl::cmd_extractor(args.positional, args.options, url);
+    }
     std::cerr << "leadctl: unknown command '" << cmd << "'\n\n" << kUsage;
     return 2;
   } catch (const config::ConfigError& e) {

@@ -102,7 +102,12 @@ std::string contact_extracted_data(const Inbound& in, const extract::Result& r,
   w.Key("phones");
   w.StartArray();
   std::vector<std::string> seen;
-  if (auto own = channel_phone(in.external_id); own && in.channel == "whatsapp") {
+  // WhatsApp: the wa_id; a call: the customer's E.164 number.
+  std::optional<std::string> own;
+  if (in.channel == "whatsapp") own = channel_phone(in.external_id);
+  else if (in.channel == "call" && in.external_id.size() > 1 && in.external_id[0] == '+')
+    own = channel_phone(in.external_id.substr(1));
+  if (own) {
     captured(w, extract::Captured{*own, {in.message_id, "channel", 1.0, in.at_ms}}, now_ms);
     seen.push_back(*own);
   }

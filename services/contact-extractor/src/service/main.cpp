@@ -15,6 +15,7 @@
 #include <leadpipe/extract/cli.hpp>
 
 #include "consumer.hpp"
+#include "tenant_config.hpp"
 
 using namespace leadpipe;
 
@@ -47,9 +48,23 @@ int service(config::Env& env) {
   const auto pg_url = env.required("EXTRACTOR_PG_URL", "PostgreSQL connection string (role contact_extractor)");
   const auto pool_size = env.integer("EXTRACTOR_PG_POOL_SIZE", 2, 1, 64, "PostgreSQL connections");
   const bool migrate = env.boolean("EXTRACTOR_MIGRATE_ON_START", true, "apply migrations/extraction at start-up");
-  extract::TenantConfig tenant_cfg;
-  tenant_cfg.region = env.string("EXTRACTOR_DEFAULT_REGION", "ID", "region for numbers written without +country code");
+  extractor::TenantSettings defaults;
+  defaults.region = env.string("EXTRACTOR_DEFAULT_REGION", "ID", "region for numbers written without +country code");
+  const auto tenant_ttl = env.integer("EXTRACTOR_TENANT_CACHE_TTL_MS", 30000, 0, 3600000,
+                                      "how long per-tenant settings are cached");
+  extractor::LlmConfig llm_cfg;
+  llm_cfg.base_url = env.string("EXTRACTOR_LLM_URL", "", "OpenAI-compatible or Anthropic-style base URL; empty = rule-only");
+  if (!llm_cfg.base_url.empty()) llm_cfg.api_key = env.secret("EXTRACTOR_LLM_API_KEY", "LLM API key (redacted, never logged)");
+  llm_cfg.model = env.string("EXTRACTOR_LLM_MODEL", "gpt-4o-mini", "LLM model name");
+  const auto llm_api = env.one_of("EXTRACTOR_LLM_API", "openai", {"openai", "anthropic"}, "openai (/v1/chat/completions) or anthropic (/v1/messages)");
+  llm_cfg.timeout = std::chrono::milliseconds(env.integer("EXTRACTOR_LLM_TIMEOUT_MS", 2500, 50, 60000, "LLM call timeout"));
+  llm_cfg.breaker_failures = static_cast<int>(env.integer("EXTRACTOR_LLM_BREAKER_FAILURES", 5, 1, 1000,
+                                                          "consecutive LLM failures that open the circuit breaker"));
+  llm_cfg.breaker_cooldown = std::chrono::milliseconds(
+      env.integer("EXTRACTOR_LLM_BREAKER_COOLDOWN_MS", 30000, 0, 3600000, "breaker cool-down before a trial call"));
   env.validate();
+  llm_cfg.api = llm_api == "anthropic" ? extractor::LlmConfig::Api::anthropic : extractor::LlmConfig::Api::openai;
+  defaults = extractor::parse_settings(extractor::to_json(defaults));  // validates the default region
 
   const auto logger = log::root();
   if (migrate) pg::migrate(pg_url, "extraction", embedded::extraction_migrations(), logger);
@@ -58,14 +73,17 @@ int service(config::Env& env) {
   pg::Pool pool({.url = pg_url, .size = static_cast<std::size_t>(pool_size), .application_name = "contact-extractor"},
                 logger, registry);
   kafka::Producer producer({.client = kafka_cfg}, logger, registry);
-  const extract::Extractor extractor(tenant_cfg);
-  extractor::ConsumerDeps deps{pool, extractor, tenant_cfg.region};
+  extractor::TenantCache tenants(defaults, std::chrono::milliseconds(tenant_ttl));
+  extractor::LlmLayer llm(llm_cfg, logger.with({{"component", "llm"}}));
+  if (llm.configured()) logger.info("llm layer configured", {{"api", llm_api}, {"model", llm_cfg.model}});
+  extractor::ConsumerDeps deps{pool, tenants, &llm};
 
   outbox::Relay relay({.url = pg_url, .schema = extractor::kSchema}, runtime::outbox_publisher(producer),
                       logger, registry);
   kafka::Consumer consumer(
-      {.client = kafka_cfg, .group_id = group, .topics = {std::string(events::topics::ingest_whatsapp_inbound)}}, producer,
-      [&deps](const kafka::Record& r, const log::Logger& l) { extractor::handle_inbound(deps, r, l); },
+      {.client = kafka_cfg, .group_id = group, .topics = {std::string(events::topics::ingest_whatsapp_inbound), std::string(events::topics::outreach_sent),
+                  std::string(events::topics::ingest_call_completed)}}, producer,
+      [&deps](const kafka::Record& r, const log::Logger& l) { extractor::handle_record(deps, r, l); },
       logger, registry);
 
   http::Server server(http_cfg, http::Router{}, registry, logger);
