@@ -1,11 +1,30 @@
 #include "config.hpp"
 
 #include <cctype>
+#include <utility>
+#include <vector>
 
 #include <leadpipe/auth/crypto.hpp>
 #include <leadpipe/runtime/runtime.hpp>
 
 namespace leadpipe::ingest {
+namespace {
+
+std::vector<std::pair<std::string, std::string>> split_options(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto end = text.find(',', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string item = text.substr(pos, end - pos);
+    const auto eq = item.find('=');
+    out.emplace_back(item.substr(0, eq), eq == std::string::npos ? "" : item.substr(eq + 1));
+    pos = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
 
 Config Config::from_env(config::Env& env) {
   Config c;
@@ -17,6 +36,18 @@ Config Config::from_env(config::Env& env) {
   c.kafka = runtime::kafka_from_env(env, "ingest-gateway");
   c.publish_timeout = env.millis("INGEST_PUBLISH_TIMEOUT_MS", c.publish_timeout,
                                  "longest wait for Kafka's ack before answering 503");
+  c.kafka_linger = env.millis("INGEST_KAFKA_LINGER_MS", c.kafka_linger,
+                              "librdkafka linger.ms: how long events wait to share a produce request");
+  // Extra librdkafka producer properties, "key=value[,key=value]" (benchmarking/tuning;
+  // idempotence and acks=all are not negotiable and cannot be overridden here).
+  for (const auto& kv : split_options(env.string("INGEST_KAFKA_PRODUCER_OPTIONS", "",
+                                                 "extra librdkafka producer properties, k=v[,k=v]"))) {
+    if (kv.first == "acks" || kv.first == "enable.idempotence" || kv.first.empty()) {
+      env.fail("INGEST_KAFKA_PRODUCER_OPTIONS", "'" + kv.first + "' cannot be overridden");
+    } else {
+      c.kafka.overrides[kv.first] = kv.second;
+    }
+  }
   c.pg_url = env.required("INGEST_PG_URL", "PostgreSQL connection string (role ingest_gateway)");
   c.pg_pool_size = static_cast<std::size_t>(
       env.integer("INGEST_PG_POOL_SIZE", 4, 1, 64, "PostgreSQL connections"));

@@ -13,6 +13,7 @@ struct Config {
   http::ServerConfig http;
   kafka::ClientConfig kafka;
   std::chrono::milliseconds publish_timeout{5000};
+  std::chrono::milliseconds kafka_linger{5};  // linger.ms: batches concurrent requests' events
   std::string pg_url;
   std::size_t pg_pool_size = 4;
   bool migrate_on_start = true;

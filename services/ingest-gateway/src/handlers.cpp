@@ -38,7 +38,11 @@ awaitable<Response> verify(Deps& d, Request& req) {
 
 awaitable<Response> receive(Deps& d, Request& req) {
   const auto signature = req.header("X-Hub-Signature-256");
-  if (!signature || !whatsapp::signature_valid(d.config.whatsapp_app_secret, req.body, *signature)) {
+  const bool signed_ok =
+      signature && !d.config.whatsapp_app_secret.empty() &&
+      (d.whatsapp_key ? hub_signature_valid(*d.whatsapp_key, req.body, *signature)
+                      : whatsapp::signature_valid(d.config.whatsapp_app_secret, req.body, *signature));
+  if (!signed_ok) {
     d.metrics.rejected(kChannel, "signature");
     d.logger.warn("webhook signature rejected", {{"request_id", req.request_id},
                                                  {"has_signature", signature.has_value()}});
@@ -77,10 +81,10 @@ awaitable<Response> receive(Deps& d, Request& req) {
                      {"message_id", m.message_id}});
       continue;
     }
-    auto ev = events::make(std::string(events::topics::ingest_whatsapp_inbound), kSource, *tenant, m.wa_id,
-                           whatsapp::inbound_event_data(m));
     // Meta retries for days: the same wamid always yields the same event id.
-    ev.id = events::uuid_v5(events::kNamespace, *tenant + ":whatsapp:" + m.message_id);
+    auto ev = new_event(std::string(events::topics::ingest_whatsapp_inbound), kSource, *tenant, m.wa_id,
+                        whatsapp::inbound_event_data(m),
+                        events::uuid_v5(events::kNamespace, *tenant + ":whatsapp:" + m.message_id));
     out.push_back(to_message(std::string(events::topics::ingest_whatsapp_inbound), ev, *tenant + ":" + m.wa_id));
   }
   for (const auto& s : hook.statuses) {
@@ -93,10 +97,9 @@ awaitable<Response> receive(Deps& d, Request& req) {
                     {{"request_id", req.request_id}, {"phone_number_id", s.phone_number_id}});
       continue;
     }
-    auto ev = events::make(std::string(events::topics::ingest_whatsapp_status), kSource, *tenant, s.recipient_id,
-                           whatsapp::status_event_data(s));
-    ev.id = events::uuid_v5(events::kNamespace,
-                            *tenant + ":whatsapp-status:" + s.message_id + ":" + s.status);
+    auto ev = new_event(std::string(events::topics::ingest_whatsapp_status), kSource, *tenant, s.recipient_id,
+                        whatsapp::status_event_data(s),
+                        events::uuid_v5(events::kNamespace, *tenant + ":whatsapp-status:" + s.message_id + ":" + s.status));
     out.push_back(to_message(std::string(events::topics::ingest_whatsapp_status), ev, *tenant + ":" + s.recipient_id));
   }
 

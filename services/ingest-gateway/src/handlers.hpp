@@ -11,6 +11,7 @@
 #include "clock.hpp"
 #include "config.hpp"
 #include "form_store.hpp"
+#include "hmac_key.hpp"
 #include "metrics.hpp"
 #include "tenant_directory.hpp"
 
@@ -26,6 +27,8 @@ struct Deps {
   CallIntegrations& calls;
   FormStore& forms;
   Clock now = system_clock();
+  // WHATSAPP_APP_SECRET keyed once (null: keyed per request, as in the tests).
+  std::shared_ptr<const HmacKey> whatsapp_key = nullptr;
 };
 
 // Every route, on `router`. `deps` may be null when only the route table is

@@ -23,7 +23,8 @@ int main() {
     ingest::Metrics metrics(*registry);
     pg::Pool pool({.url = cfg.pg_url, .size = cfg.pg_pool_size, .application_name = "ingest-gateway"},
                   logger, registry);
-    kafka::Producer producer({.client = cfg.kafka, .delivery_timeout = cfg.publish_timeout}, logger,
+    kafka::Producer producer({.client = cfg.kafka, .delivery_timeout = cfg.publish_timeout, .linger = cfg.kafka_linger},
+                             logger,
                              registry);
     ingest::TenantDirectory tenants(pool, cfg.tenant_cache_ttl);
     ingest::ApiKeyDirectory vendor_keys(pool, cfg.api_key_cache_ttl);
@@ -40,6 +41,7 @@ int main() {
                                    .vendor_keys = vendor_keys,
                                    .calls = calls,
                                    .forms = forms,
+                                   .whatsapp_key = std::make_shared<const ingest::HmacKey>(cfg.whatsapp_app_secret),
                                }));
     http::Server server(cfg.http, std::move(router), registry, logger);
     ingest::set_body_limits(server, cfg);

@@ -15,6 +15,15 @@ namespace leadpipe::ingest {
 
 struct Deps;
 
+// An event with the given id and the current time, without the JSON
+// re-validation of events::make: for data our own writers produced.
+events::CloudEvent new_event(std::string type, std::string source, std::string tenant, std::string subject,
+                             std::string data_json, std::string id);
+
+// Structured-mode CloudEvent JSON, byte-equal to events::to_json(ev), with
+// ev.data spliced in unparsed (it must be a JSON object our code serialised).
+std::string envelope_json(const events::CloudEvent& ev);
+
 kafka::Message to_message(const std::string& topic, const events::CloudEvent& ev, const std::string& key);
 
 // Sends `out` (may be empty), records per-channel metrics, throws HttpError 503
