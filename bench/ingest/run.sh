@@ -75,24 +75,55 @@ done
 curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$work/gateway.log" >&2; echo "gateway not ready" >&2; exit 1; }
 url="http://127.0.0.1:$port"
 
-# One wrk run → "rps p50_ms p99_ms errors requests".
-measure() {  # script connections [extra env]
-  local script="$1" conns="$2" threads=2
+kafka_pid=$(pgrep -f 'kafka\.Kafka' | head -1 || true)
+
+# CPU ticks (user+system, all threads) of a pid; 0 if unknown.
+ticks() { [[ -n "$1" && -r /proc/$1/stat ]] && awk '{print $14+$15}' "/proc/$1/stat" || echo 0; }
+# Busy and total ticks of the whole machine.
+machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat; }
+
+# One wrk run → "rps p50_ms p99_ms errors requests gw% kafka% wrk% machine% load1":
+# CPU of the gateway, the broker JVM and wrk over the run (100% = one core),
+# the whole machine's busy share (100% = all cores), the 1-min load average.
+measure() {  # script connections path
+  local script="$1" conns="$2" threads=2 out="$work/wrk.out"
   ((conns < threads)) && threads="$conns"
-  wrk -t"$threads" -c"$conns" -d"${duration}s" --timeout 5s -s "$here/$script" "$url/$3" | sed -n 's/^RESULT //p'
+  local g0 k0 m0 mt0 g1 k1 m1 mt1 w
+  g0=$(ticks "$gw_pid"); k0=$(ticks "$kafka_pid"); read -r m0 mt0 < <(machine_ticks)
+  wrk -t"$threads" -c"$conns" -d"${duration}s" --timeout 5s -s "$here/$script" "$url/$3" > "$out" &
+  local wrk_pid=$!
+  sleep 0.5; w=$(ticks "$wrk_pid")
+  while kill -0 "$wrk_pid" 2>/dev/null; do w=$(ticks "$wrk_pid"); sleep 0.2; done
+  wait "$wrk_pid"
+  g1=$(ticks "$gw_pid"); k1=$(ticks "$kafka_pid"); read -r m1 mt1 < <(machine_ticks)
+  local hz; hz=$(getconf CLK_TCK)
+  python3 - "$(sed -n 's/^RESULT //p' "$out")" "$((g1 - g0))" "$((k1 - k0))" "$w" "$((m1 - m0))" "$((mt1 - mt0))" \
+    "$hz" "$duration" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
+import sys
+res, g, k, w, busy, total, hz, dur, load = sys.argv[1:]
+pct = lambda t: 100.0 * int(t) / (int(hz) * float(dur))
+print(res, f"{pct(g):.0f} {pct(k):.0f} {pct(w):.0f} {100.0 * int(busy) / max(1, int(total)):.0f} {load}")
+PY
 }
 
 # Warm-up (connections, producer, page cache).
 DURATION_SAVE="$duration"; duration=3; measure whatsapp.lua 4 webhooks/whatsapp >/dev/null; duration="$DURATION_SAVE"
 
-printf '%-9s %6s %10s %9s %9s %7s\n' target conns req/s p50_ms p99_ms errors | tee "$work/table.txt"
+# gw/kafka/wrk: CPU % of one core over the run; busy: whole machine (all
+# cores); us/req: gateway CPU microseconds per request; load: 1-min average.
+fmt='%-9s %6s %10s %9s %9s %7s %5s %6s %5s %5s %7s %6s\n'
+printf "$fmt" target conns req/s p50_ms p99_ms errors gw% kafka% wrk% busy% us/req load | tee "$work/table.txt"
+row() {  # target conns rps p50 p99 errs n gw kafka wrk busy load
+  local us; us=$(python3 -c "print(f'{$8 * 10000 / max($3, 1):.0f}')")
+  printf "$fmt" "$1" "$2" "$3" "$4" "$5" "$6" "$8" "$9" "${10}" "${11}" "$us" "${12}" | tee -a "$work/table.txt"
+}
 best_hook=0; best_health=0; best_hook_conns=1
 for c in $levels; do
-  read -r rps p50 p99 errs n < <(measure healthz.lua "$c" healthz)
-  printf '%-9s %6s %10s %9s %9s %7s\n' healthz "$c" "$rps" "$p50" "$p99" "$errs" | tee -a "$work/table.txt"
+  read -r rps p50 p99 errs n gw kf wr busy load < <(measure healthz.lua "$c" healthz)
+  row healthz "$c" "$rps" "$p50" "$p99" "$errs" "$n" "$gw" "$kf" "$wr" "$busy" "$load"
   python3 -c "import sys; sys.exit(0 if $rps > $best_health else 1)" && best_health="$rps"
-  read -r rps p50 p99 errs n < <(measure whatsapp.lua "$c" webhooks/whatsapp)
-  printf '%-9s %6s %10s %9s %9s %7s\n' webhook "$c" "$rps" "$p50" "$p99" "$errs" | tee -a "$work/table.txt"
+  read -r rps p50 p99 errs n gw kf wr busy load < <(measure whatsapp.lua "$c" webhooks/whatsapp)
+  row webhook "$c" "$rps" "$p50" "$p99" "$errs" "$n" "$gw" "$kf" "$wr" "$busy" "$load"
   if python3 -c "import sys; sys.exit(0 if $rps > $best_hook else 1)"; then best_hook="$rps"; best_hook_conns="$c"; fi
 done
 
@@ -101,15 +132,15 @@ done
 half_conns=16
 delay_ms=$(python3 -c "print(max(1, round($half_conns * 1000 / ($best_hook / 2))))")
 export DELAY_MS="$delay_ms"
-read -r half_rps half_p50 half_p99 half_errs n < <(measure whatsapp.lua "$half_conns" webhooks/whatsapp)
+read -r half_rps half_p50 half_p99 half_errs n gw kf wr busy load < <(measure whatsapp.lua "$half_conns" webhooks/whatsapp)
 unset DELAY_MS
-printf '%-9s %6s %10s %9s %9s %7s  (paced: %s ms between requests per connection)\n' webhook/2 "$half_conns" \
-  "$half_rps" "$half_p50" "$half_p99" "$half_errs" "$delay_ms" | tee -a "$work/table.txt"
+row webhook/2 "$half_conns" "$half_rps" "$half_p50" "$half_p99" "$half_errs" "$n" "$gw" "$kf" "$wr" "$busy" "$load"
+echo "(webhook/2 paced: $delay_ms ms between requests per connection)" | tee -a "$work/table.txt"
 
 published=$(curl -fs "$url/metrics" | sed -n 's/^leadpipe_ingest_published_total{channel="whatsapp",topic="ingest.whatsapp.inbound"} //p')
 ratio=$(python3 -c "print(f'{$best_hook / $best_health:.2f}')")
 verdict_ratio=$(python3 -c "print('PASS' if $best_hook / $best_health >= 0.5 else 'FAIL')")
 verdict_p99=$(python3 -c "print('PASS' if $half_p99 < 25 else 'FAIL')")
-summary="ingest webhook peak ${best_hook} req/s (at ${best_hook_conns} conns) vs /healthz peak ${best_health} req/s: ratio ${ratio} (target >= 0.5: ${verdict_ratio}); at half the peak (${half_rps} req/s) p50 ${half_p50} ms, p99 ${half_p99} ms (target < 25 ms: ${verdict_p99}); events acked by Kafka: ${published:-?}; ${duration}s per run, $(nproc) cores, gateway io threads ${INGEST_IO_THREADS}"
+summary="ingest webhook peak ${best_hook} req/s (at ${best_hook_conns} conns) vs /healthz peak ${best_health} req/s: ratio ${ratio} (target >= 0.5: ${verdict_ratio}); at half the peak (${half_rps} req/s) p50 ${half_p50} ms, p99 ${half_p99} ms (target < 25 ms: ${verdict_p99}); events acked by Kafka: ${published:-?}; ${duration}s per run, $(nproc) cores, gateway io threads ${INGEST_IO_THREADS}, linger.ms ${INGEST_KAFKA_LINGER_MS:-default}; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$summary"
 mkdir -p "$results" 2>/dev/null && { cat "$work/table.txt"; echo "$summary"; } > "$results/ingest.txt" || true
