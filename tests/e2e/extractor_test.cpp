@@ -18,7 +18,13 @@
 #include <ctime>
 #include <fstream>
 
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <thread>
+
 #include <leadpipe/events/cloud_event.hpp>
+#include <leadpipe/http/server.hpp>
 #include <leadpipe/kafka/kafka.hpp>
 #include <leadpipe/log/log.hpp>
 #include <leadpipe/testing/infra.hpp>
@@ -122,6 +128,20 @@ std::string name_of(const rapidjson::Value& data) {
   return data["name"].IsNull() ? std::string() : std::string(data["name"]["value"].GetString());
 }
 
+// Kafka orders records within a topic only: wait until the service has
+// consumed an event before producing one on another topic that depends on it.
+void wait_processed(const Stack& s, const std::string& event_id) {
+  pqxx::connection c(s.db_url());
+  const bool ok = testing::wait_until(
+      [&] {
+        pqxx::read_transaction tx(c);
+        return tx.exec_params1("SELECT count(*) FROM extraction.processed_events WHERE event_id = $1", event_id)[0]
+                   .as<int>() == 1;
+      },
+      std::chrono::seconds(30));
+  if (!ok) FAIL("event " << event_id << " not processed\n" << s.log_tail("contact-extractor"));
+}
+
 std::string write_temp(const std::string& name, const std::string& content) {
   const auto path = std::string(LEADPIPE_BIN_DIR) + "/../" + testing::unique_name(name) + ".json";
   std::ofstream(path) << content;
@@ -169,6 +189,7 @@ TEST_CASE("extractor e2e - outreach.sent turns set awaited slots and bot numbers
                            R"(","sender":{"kind":"counsellor","user_id":"u1"},"message":{"kind":"text","text":"Halo kak, boleh tahu nama kakak? Kalau mau telepon, admin kami di 0811-2233-4455"}})";
   const auto sent_id = k.send("outreach.sent", "demo", "+" + wa, sent);
   k.send("outreach.sent", "demo", "+" + wa, sent, sent_id);  // redelivery: same event id
+  wait_processed(s, sent_id);
 
   const auto reply = extracted_for(s, k.inbound("demo", wa, "wamid.r1", "dewi lestari", 5));
   CHECK(name_of(reply) == "Dewi Lestari");
@@ -276,4 +297,59 @@ TEST_CASE("extractor e2e - prompting asks once per slot and the reply fills it",
   }
   CHECK(name_prompts == 1);
   CHECK(email_prompts == 1);
+}
+
+TEST_CASE("extractor e2e - the gated LLM fills a name the rules missed, within the tenant's budget", "[e2e]") {
+  // A fake OpenAI-compatible endpoint in this process.
+  std::atomic<int> calls{0};
+  http::Router router;
+  router.post("/v1/chat/completions", [&calls](http::Request&) -> boost::asio::awaitable<http::Response> {
+    ++calls;
+    co_return http::Response::json(
+        200, R"({"choices":[{"message":{"role":"assistant","content":"{\"name\":\"Wulandari Putri\",\"phones\":[],\"emails\":[],\"confidence\":0.9}"}}]})");
+  });
+  http::ServerConfig cfg;
+  cfg.host = "127.0.0.1";
+  cfg.port = 0;
+  cfg.access_log = false;
+  cfg.handle_signals = false;
+  cfg.drain_timeout = std::chrono::milliseconds(200);
+  http::Server fake(cfg, std::move(router), nullptr, log::root());
+  std::thread fake_thread([&] { fake.run(); });
+  struct Join {
+    http::Server& s;
+    std::thread& t;
+    ~Join() { s.stop(); t.join(); }
+  } join{fake, fake_thread};
+
+  Stack s(std::map<std::string, std::string>{{"EXTRACTOR_LLM_URL", "http://127.0.0.1:" + std::to_string(fake.port())},
+                                             {"EXTRACTOR_LLM_API_KEY", "sk-e2e-secret"},
+                                             {"EXTRACTOR_LLM_TIMEOUT_MS", "1000"}});
+  Kafka k(s);
+  s.leadctl({"extractor", "config", "set", "--tenant", "demo", "--llm", "on", "--llm-budget", "1"});
+  const std::string wa = "6281255554444";
+  auto ask = [&](const std::string& id, const std::string& wa) {
+    const std::string sent = R"({"message_id":")" + id + R"(","channel":"whatsapp","to":"+)" + wa + R"(","sent_at":")" +
+                             rfc3339(0) + R"(","sender":{"kind":"bot"},"message":{"kind":"text","text":"Boleh tahu nama kakak?"}})";
+    wait_processed(s, k.send("outreach.sent", "demo", "+" + wa, sent));
+  };
+  ask("om-1", wa);
+  const auto out = extracted_for(s, k.inbound("demo", wa, "wamid.l1", "kak yg mau daftar itu Wulandari Putri, bisa dibantu?", 5));
+  CHECK(name_of(out) == "Wulandari Putri");
+  CHECK(std::string(out["name"]["evidence"]["layer"].GetString()) == "llm");
+  CHECK(calls.load() == 1);
+
+  // Budget 1 per day: the next gated message (another conversation) is rule-only and does not call out.
+  const std::string wa2 = "6281255553333";
+  ask("om-2", wa2);
+  const auto second = extracted_for(s, k.inbound("demo", wa2, "wamid.l2", "kak yg mau daftar itu Wulandari Putri, bisa dibantu?", 10));
+  CHECK(name_of(second) == "");
+  CHECK(calls.load() == 1);
+  pqxx::connection c(s.db_url());
+  pqxx::read_transaction tx(c);
+  CHECK(tx.exec1("SELECT sum(calls) FROM extraction.llm_usage WHERE tenant = 'demo'")[0].as<int>() == 1);
+  // The key and the message text are never logged.
+  const auto log = s.log_tail("contact-extractor", 200000);
+  CHECK(log.find("sk-e2e-secret") == std::string::npos);
+  CHECK(log.find("Wulandari") == std::string::npos);
 }
