@@ -988,6 +988,11 @@ awaitable<Response> put_pipeline(ApiDeps& d, Request& req) {
 
 }  // namespace
 
+repo::ListQuery parse_list_request(const Request& req, const auth::Principal& who) {
+  return parse_list_query(req, who);
+}
+void resolve_list_stages(repo::ListQuery& q, const Pipeline& pipeline) { resolve_stages(q, pipeline); }
+
 void add_api_routes(http::Router& router, std::shared_ptr<ApiDeps> deps) {
   auto route = [&](const char* method, const char* pattern, auto fn) {
     router.add(method, pattern, [deps, fn](Request& req) { return fn(*deps, req); }, pattern);

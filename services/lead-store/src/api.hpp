@@ -9,6 +9,7 @@
 #include <leadpipe/pg/pool.hpp>
 
 #include "lead.hpp"
+#include "repository.hpp"
 
 namespace leadpipe::leads {
 
@@ -21,5 +22,12 @@ struct ApiDeps {
 };
 
 void add_api_routes(http::Router& router, std::shared_ptr<ApiDeps> deps);
+
+// GET /api/v1/leads's query parsing (filters, search, sort; role scope from
+// the token), shared with the CSV export so both select exactly the same
+// leads. 400 problem on invalid parameters.
+repo::ListQuery parse_list_request(const http::Request& req, const auth::Principal& who);
+// Resolves view=actionable / checks stage names against the tenant's pipeline (400).
+void resolve_list_stages(repo::ListQuery& q, const Pipeline& pipeline);
 
 }  // namespace leadpipe::leads

@@ -9,6 +9,7 @@
 #include "api.hpp"
 #include "api_import.hpp"
 #include "consumer.hpp"
+#include "export.hpp"
 #include "followup_scheduler.hpp"
 #include "merge_api.hpp"
 #include "sources_consumer.hpp"
@@ -77,6 +78,7 @@ int main() {
     leads::add_api_routes(router, api_deps);
     leads::add_import_routes(router, api_deps, registry, {.max_rows = static_cast<std::size_t>(import_max_rows)});
     leads::add_merge_routes(router, api_deps);
+    leads::add_export_routes(router, api_deps);
     leads::FollowupScheduler scheduler(
         pool, {.interval = std::chrono::milliseconds(followup_interval)}, logger.with({{"component", "followups"}}),
         registry);

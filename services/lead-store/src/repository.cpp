@@ -286,9 +286,11 @@ const SortSpec& sort_spec(const std::string& sort) {
 ListPage list(pqxx::transaction_base& tx, const ListQuery& q) {
   auto w = build_where(q);
   ListPage page;
-  page.total = tx.exec_params1("SELECT count(*) FROM leads.leads WHERE " + w.sql,
-                               pqxx::prepare::make_dynamic_params(w.params))[0]
-                   .as<long long>();
+  if (q.with_total) {
+    page.total = tx.exec_params1("SELECT count(*) FROM leads.leads WHERE " + w.sql,
+                                 pqxx::prepare::make_dynamic_params(w.params))[0]
+                     .as<long long>();
+  }
 
   const auto& spec = sort_spec(q.sort);
   std::string page_where = w.sql;

@@ -58,6 +58,7 @@ struct ListQuery {
   std::string sort = "recent";                 // recent | score | updated
   std::optional<std::string> cursor;           // opaque, from a previous page
   int limit = 50;
+  bool with_total = true;                      // false: skip the count (CSV export pages)
   // True when nothing narrows the set beyond tenant and scope (bulk-by-filter refuses it).
   bool empty_filter() const;
 };
