@@ -2,7 +2,7 @@
 # Extractor throughput in CLI mode: messages/s on ONE core over a generated
 # corpus (default 200,000 messages). Target (issue 4): >= 20,000 msg/s/core.
 #
-#   bench/extractor/run.sh [MESSAGES]
+#   bench/extractor/run.sh [MESSAGES]                         # E2E_EVENTS=5000: the end-to-end run
 #   BIN=path/to/contact-extractor bench/extractor/run.sh      # default: build/bin/contact-extractor,
 #                                                              # else build/bin/extract-cli
 # Prints the figures and writes them to $LEADPIPE_BENCH_RESULTS/extractor.txt
@@ -58,4 +58,16 @@ rate=$(python3 -c "print(int($messages / $best_cpu))")
 report="extractor CLI throughput: $messages messages in $conversations conversations ($bytes bytes), best of 3: ${best_cpu}s CPU (${best_wall}s wall) on one core = $rate msg/s per core (target 20000), errors: $errors, binary: ${bin#$root/}"
 echo "$report"
 mkdir -p "$results" 2>/dev/null && echo "$report" > "$results/extractor.txt" || true
+
+# End to end through Kafka + PostgreSQL (the real service binary on a backlog
+# of E2E_EVENTS inbound events), when the driver is built and the test
+# infrastructure (deploy/local/test-infra.sh start) answers.
+e2e="$build/bin/extractor-e2e-bench"
+if [[ -x "$e2e" ]] && (exec 3<>/dev/tcp/127.0.0.1/59192) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/55532) 2>/dev/null; then
+  e2e_report=$(EXTRACTOR_BIN="${E2E_BIN:-$build/bin/contact-extractor}" "$e2e" "${E2E_EVENTS:-5000}") || e2e_report="extractor end-to-end: FAILED"
+  echo "$e2e_report"
+  echo "$e2e_report" >> "$results/extractor.txt" 2>/dev/null || true
+else
+  echo "extractor end-to-end: skipped (build extractor-e2e-bench and run deploy/local/test-infra.sh start)"
+fi
 [[ "$rate" -ge 20000 ]]
