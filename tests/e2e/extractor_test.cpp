@@ -210,6 +210,12 @@ TEST_CASE("extractor e2e - outreach.sent turns set awaited slots and bot numbers
   CHECK(r[0].as<int>() == 3);
   CHECK(tx.exec_params1("SELECT count(*) FROM extraction.processed_events WHERE event_id = $1", sent_id)[0].as<int>() ==
         1);
+
+  // A schema-invalid outreach.sent (no recipient) is dead-lettered; the consumer carries on.
+  k.send("outreach.sent", "demo", "+" + wa, R"({"message_id":"om-bad","channel":"whatsapp","sent_at":"x","message":{"kind":"text"}})");
+  CHECK(testing::wait_until([&] { return s.topic_size("outreach.sent.dlq") == 1; }, std::chrono::seconds(30)));
+  const auto after = extracted_for(s, k.inbound("demo", wa, "wamid.r3", "makasih kak", 15));
+  CHECK(name_of(after) == "Dewi Lestari");
 }
 
 TEST_CASE("extractor e2e - a completed call is scored and its customer turns extracted", "[e2e]") {

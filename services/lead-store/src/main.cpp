@@ -10,6 +10,7 @@
 #include "api_import.hpp"
 #include "consumer.hpp"
 #include "export.hpp"
+#include "live.hpp"
 #include "followup_scheduler.hpp"
 #include "merge_api.hpp"
 #include "sources_consumer.hpp"
@@ -42,6 +43,10 @@ int main() {
                                               "largest CSV upload accepted by POST /api/v1/leads/import");
     const auto import_max_rows = env.integer("LEADSTORE_IMPORT_MAX_ROWS", 200000, 1, 10000000,
                                              "most data rows in one CSV import");
+    const auto live_streams = env.integer("LEADSTORE_LIVE_MAX_STREAMS_PER_TENANT", 100, 1, 100000,
+                                          "concurrent SSE streams per tenant on GET /api/v1/leads/stream");
+    const auto live_queue = env.integer("LEADSTORE_LIVE_QUEUE_LIMIT", 256, 8, 100000,
+                                        "events queued per SSE client before it is disconnected as too slow");
     env.validate();
 
     const auto logger = log::root();
@@ -79,6 +84,12 @@ int main() {
     leads::add_import_routes(router, api_deps, registry, {.max_rows = static_cast<std::size_t>(import_max_rows)});
     leads::add_merge_routes(router, api_deps);
     leads::add_export_routes(router, api_deps);
+    auto live_hub = std::make_shared<leads::LiveHub>(
+        leads::LiveConfig{.queue_limit = static_cast<std::size_t>(live_queue),
+                          .max_streams_per_tenant = static_cast<std::size_t>(live_streams)},
+        logger.with({{"component", "live"}}), registry);
+    leads::LiveFeed live_feed(kafka_cfg, group + "-live", producer, pool, *live_hub, logger, registry);
+    leads::add_live_routes(router, api_deps, live_hub);
     leads::FollowupScheduler scheduler(
         pool, {.interval = std::chrono::milliseconds(followup_interval)}, logger.with({{"component", "followups"}}),
         registry);
@@ -87,10 +98,12 @@ int main() {
     server.set_readiness([&] { return producer.healthy() && consumer.healthy() && pool.healthy(); });
     relay.start();
     consumer.start();
+    live_feed.start();
     scheduler.start();
     logger.info("listening", {{"port", server.port()}});
     server.run();
     scheduler.stop();
+    live_feed.stop();
     consumer.stop();
     relay.stop();
     producer.flush(std::chrono::seconds(5));

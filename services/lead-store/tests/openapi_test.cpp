@@ -5,6 +5,7 @@
 #include "api.hpp"
 #include "api_import.hpp"
 #include "export.hpp"
+#include "live.hpp"
 #include "merge_api.hpp"
 
 TEST_CASE("proto/openapi/lead-store.yaml documents exactly the routes served", "[unit]") {
@@ -13,6 +14,7 @@ TEST_CASE("proto/openapi/lead-store.yaml documents exactly the routes served", "
   leadpipe::leads::add_import_routes(router, nullptr, nullptr);  // handlers are not invoked
   leadpipe::leads::add_merge_routes(router, nullptr);
   leadpipe::leads::add_export_routes(router, nullptr);
+  leadpipe::leads::add_live_routes(router, nullptr, nullptr);
   std::set<std::string> served{"GET /healthz", "GET /readyz", "GET /metrics"};
   for (const auto& r : router.routes()) served.insert(r->method + " " + r->pattern);
   CHECK(leadpipe::testing::openapi_operations("lead-store.yaml") == served);

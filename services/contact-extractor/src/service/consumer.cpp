@@ -151,6 +151,7 @@ void handle_inbound(const ConsumerDeps& deps, const events::CloudEvent& ev, cons
             const bool merged = r.answer && merge_llm(state, *r.answer, msg, tenant->settings.region);
             log.info("llm consulted", {{"reason", *why}, {"outcome", to_string(r.outcome)}, {"merged", merged}});
           } else {
+            deps.llm->count_budget_spent();
             log.info("llm budget spent", {{"reason", *why}});
           }
         }

@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
 #include <leadpipe/events/schema.hpp>
 #include <leadpipe/httpclient/client.hpp>
 
@@ -320,14 +323,30 @@ const char* to_string(LlmOutcome o) {
 
 // ---------------------------------------------------------------- layer
 
-LlmLayer::LlmLayer(LlmConfig cfg, log::Logger logger)
+LlmLayer::LlmLayer(LlmConfig cfg, log::Logger logger, std::shared_ptr<prometheus::Registry> registry)
     : cfg_(std::move(cfg)),
       logger_(std::move(logger)),
       breaker_(cfg_.breaker_failures, cfg_.breaker_cooldown),
       http_(std::make_unique<httpclient::Client>(httpclient::ClientOptions{
           .max_response_bytes = 1u << 20, .connect_timeout = cfg_.timeout, .user_agent = "leadpipe-contact-extractor"})) {
   while (!cfg_.base_url.empty() && cfg_.base_url.back() == '/') cfg_.base_url.pop_back();
+  if (registry) {
+    auto& family = prometheus::BuildCounter()
+                       .Name("leadpipe_extractor_llm_calls_total")
+                       .Help("Gated LLM calls of the contact-extractor, by outcome")
+                       .Register(*registry);
+    for (const char* o : {"ok", "timeout", "transport_error", "http_error", "invalid_answer", "breaker_open",
+                          "budget_spent"}) {
+      counters_[o] = &family.Add({{"outcome", o}});
+    }
+  }
 }
+
+void LlmLayer::count(const std::string& outcome) {
+  if (auto it = counters_.find(outcome); it != counters_.end()) it->second->Increment();
+}
+
+void LlmLayer::count_budget_spent() { count("budget_spent"); }
 
 LlmLayer::~LlmLayer() = default;
 
@@ -337,6 +356,7 @@ LlmCallResult LlmLayer::ask(const std::string& text, const std::vector<std::stri
   const auto start = CircuitBreaker::Clock::now();
   if (!breaker_.allow(start)) {
     r.outcome = LlmOutcome::breaker_open;
+    count(to_string(r.outcome));
     return r;
   }
   const bool anthropic = cfg_.api == LlmConfig::Api::anthropic;
@@ -364,6 +384,7 @@ LlmCallResult LlmLayer::ask(const std::string& text, const std::vector<std::stri
   }
   const auto end = CircuitBreaker::Clock::now();
   r.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(end - start);
+  count(to_string(r.outcome));
   if (r.outcome == LlmOutcome::ok) {
     breaker_.success();
   } else {

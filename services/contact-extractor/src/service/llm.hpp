@@ -12,6 +12,8 @@
 // The message text and the API key are never logged.
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -22,6 +24,10 @@
 
 namespace leadpipe::httpclient {
 class Client;
+}
+namespace prometheus {
+class Counter;
+class Registry;
 }
 
 namespace leadpipe::extractor {
@@ -104,19 +110,25 @@ struct LlmCallResult {
 // Thread-safe. One per process.
 class LlmLayer {
  public:
-  LlmLayer(LlmConfig cfg, log::Logger logger);
+  // Metrics (if registry given): leadpipe_extractor_llm_calls_total{outcome}
+  // (ok, timeout, transport_error, http_error, invalid_answer, breaker_open, budget_spent).
+  LlmLayer(LlmConfig cfg, log::Logger logger, std::shared_ptr<prometheus::Registry> registry = nullptr);
   ~LlmLayer();
   bool configured() const { return cfg_.configured(); }
   const LlmConfig& config() const { return cfg_; }
   CircuitBreaker& breaker() { return breaker_; }
   // Blocking; bounded by cfg.timeout. Never throws.
   LlmCallResult ask(const std::string& text, const std::vector<std::string>& awaiting);
+  // Counts a gated call that did not go out because the tenant's budget was spent.
+  void count_budget_spent();
 
  private:
   LlmConfig cfg_;
   log::Logger logger_;
   CircuitBreaker breaker_;
   std::unique_ptr<httpclient::Client> http_;
+  std::map<std::string, prometheus::Counter*> counters_;
+  void count(const std::string& outcome);
 };
 
 }  // namespace leadpipe::extractor

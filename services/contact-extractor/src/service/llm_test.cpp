@@ -14,6 +14,8 @@
 #include <mutex>
 #include <thread>
 
+#include <prometheus/registry.h>
+
 #include <leadpipe/http/server.hpp>
 
 #include "llm.hpp"
@@ -246,10 +248,19 @@ TEST_CASE("llm merge - lower precedence than a strong rule hit, no hallucination
 
 TEST_CASE("llm against a fake server - correct answer fills the name the rules missed", "[unit]") {
   FakeLlm f;
-  LlmLayer layer(config_for(f), log::root());
+  auto registry = std::make_shared<prometheus::Registry>();
+  LlmLayer layer(config_for(f), log::root(), registry);
   Conversation c;
   auto r = layer.ask(c.msg.text, {"name"});
   REQUIRE(r.outcome == LlmOutcome::ok);
+  double ok_count = -1;
+  for (const auto& fam : registry->Collect()) {
+    if (fam.name != "leadpipe_extractor_llm_calls_total") continue;
+    for (const auto& m : fam.metric)
+      for (const auto& l : m.label)
+        if (l.name == "outcome" && l.value == "ok") ok_count = m.counter.value;
+  }
+  CHECK(ok_count == 1);
   REQUIRE(r.answer);
   CHECK(merge_llm(c.after, *r.answer, c.msg, "ID"));
   REQUIRE(c.after.name);

@@ -74,7 +74,7 @@ int service(config::Env& env) {
                 logger, registry);
   kafka::Producer producer({.client = kafka_cfg}, logger, registry);
   extractor::TenantCache tenants(defaults, std::chrono::milliseconds(tenant_ttl));
-  extractor::LlmLayer llm(llm_cfg, logger.with({{"component", "llm"}}));
+  extractor::LlmLayer llm(llm_cfg, logger.with({{"component", "llm"}}), registry);
   if (llm.configured()) logger.info("llm layer configured", {{"api", llm_api}, {"model", llm_cfg.model}});
   extractor::ConsumerDeps deps{pool, tenants, &llm};
 
