@@ -2,6 +2,10 @@
 
 #include "sql_values.hpp"
 
+#include <rapidjson/document.h>
+
+#include <algorithm>
+
 #include <leadpipe/events/cloud_event.hpp>
 
 namespace leadpipe::leads::repo {
@@ -245,6 +249,25 @@ void erase(pqxx::work& tx, const Lead& lead) {
       "cancel_reason = CASE WHEN status = 'pending' THEN 'lead erased' ELSE cancel_reason END "
       "WHERE tenant = $1 AND lead_id = $2::uuid",
       lead.tenant, lead.id);
+}
+
+Total bounded_total(pqxx::transaction_base& tx, const std::string& where_sql, const std::vector<std::string>& params) {
+  const auto n = tx.exec_params1("SELECT count(*) FROM (SELECT 1 FROM leads.leads WHERE " + where_sql + " LIMIT " +
+                                     std::to_string(kExactTotalLimit + 1) + ") capped",
+                                 pqxx::prepare::make_dynamic_params(params))[0]
+                     .as<long long>();
+  if (n <= kExactTotalLimit) return {n, true};
+  const auto plan = tx.exec_params1("EXPLAIN (FORMAT JSON) SELECT 1 FROM leads.leads WHERE " + where_sql,
+                                    pqxx::prepare::make_dynamic_params(params))[0]
+                        .as<std::string>();
+  rapidjson::Document doc;
+  doc.Parse(plan.c_str(), plan.size());
+  long long estimate = 0;
+  if (!doc.HasParseError() && doc.IsArray() && !doc.Empty() && doc[0].IsObject() && doc[0].HasMember("Plan") &&
+      doc[0]["Plan"].IsObject() && doc[0]["Plan"].HasMember("Plan Rows") && doc[0]["Plan"]["Plan Rows"].IsNumber()) {
+    estimate = static_cast<long long>(doc[0]["Plan"]["Plan Rows"].GetDouble());
+  }
+  return {std::max(estimate, kExactTotalLimit + 1), false};
 }
 
 }  // namespace leadpipe::leads::repo

@@ -78,4 +78,15 @@ void soft_delete(pqxx::work& tx, const Lead& lead);
 // follow-up notes; keeps the row (stage, source, dates) for statistics.
 void erase(pqxx::work& tx, const Lead& lead);
 
+// Total of a filtered list (GET /api/v1/leads): exact up to kExactTotalLimit
+// matches, counted from at most that many + 1 rows; above it the planner's
+// estimate (never below the limit + 1) with `exact` false. An exact count of a
+// million leads took longer than the page itself on every board refresh.
+inline constexpr long long kExactTotalLimit = 1000;
+struct Total {
+  long long value = 0;
+  bool exact = true;
+};
+Total bounded_total(pqxx::transaction_base& tx, const std::string& where_sql, const std::vector<std::string>& params);
+
 }  // namespace leadpipe::leads::repo

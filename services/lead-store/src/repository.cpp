@@ -9,6 +9,7 @@
 #include <leadpipe/events/cloud_event.hpp>
 #include <leadpipe/outbox/outbox.hpp>
 
+#include "crm_repository.hpp"
 #include "sql_values.hpp"
 
 namespace leadpipe::leads::repo {
@@ -24,9 +25,9 @@ const std::string kLeadColumns =
     "id::text, tenant, name, phone, email, program, stage, source, channel, score, tier, "
     "score_reasons::text, intents::text, assigned_to, version, capture_confidence::text, " LP_TS(
         "stage_changed_at") ", " LP_TS("created_at") ", " LP_TS("updated_at") ", counsellor, owner, interest, "
-    "session_year, " LP_TS("last_contacted_at") ", created_by, array_to_json(tags)::text";
+    "session_year, " LP_TS("last_contacted_at") ", created_by, array_to_json(tags)::text, suggested_stage";
 // Number of columns in kLeadColumns (list() appends its cursor keys after them).
-constexpr int kLeadColumnCount = 26;
+constexpr int kLeadColumnCount = 27;
 
 Lead from_row(const pqxx::row& r) {
   Lead l;
@@ -56,6 +57,7 @@ Lead from_row(const pqxx::row& r) {
   l.last_contacted_at = opt(r[23]);
   l.created_by = opt(r[24]);
   l.tags = json_strings(r[25].as<std::string>());
+  l.suggested_stage = opt(r[26]);
   return l;
 }
 
@@ -109,6 +111,14 @@ std::optional<std::string> find_by_email(pqxx::work& tx, const std::string& tena
       tenant, email));
 }
 
+std::optional<std::string> find_by_email_compatible(pqxx::work& tx, const std::string& tenant, const std::string& email,
+                                                    const std::optional<std::string>& phone) {
+  return first_id(tx.exec_params(
+      "SELECT id::text FROM leads.leads WHERE tenant = $1 AND email = $2 AND deleted_at IS NULL "
+      "AND (phone IS NULL OR $3::text IS NULL OR phone = $3) ORDER BY created_at LIMIT 1",
+      tenant, email, phone));
+}
+
 std::optional<Lead> load(pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
                          bool for_update) {
   auto r = tx.exec_params("SELECT " + kLeadColumns +
@@ -117,6 +127,17 @@ std::optional<Lead> load(pqxx::transaction_base& tx, const std::string& tenant, 
                           tenant, id);
   if (r.empty()) return std::nullopt;
   return from_row(r[0]);
+}
+
+std::vector<Lead> load_many(pqxx::transaction_base& tx, const std::string& tenant, const std::vector<std::string>& ids) {
+  std::vector<Lead> out;
+  if (ids.empty()) return out;
+  const auto r = tx.exec_params("SELECT " + kLeadColumns +
+                                    " FROM leads.leads WHERE tenant = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL",
+                                tenant, pg_array(ids));
+  out.reserve(r.size());
+  for (const auto& row : r) out.push_back(from_row(row));
+  return out;
 }
 
 std::optional<Lead> load_unerased(pqxx::work& tx, const std::string& tenant, const std::string& id) {
@@ -147,12 +168,14 @@ void update(pqxx::work& tx, const Lead& l) {
       "tier = $9, score_reasons = $10::jsonb, intents = $11::jsonb, assigned_to = $12, version = $13, "
       "capture_confidence = $14::jsonb, stage_changed_at = $15::timestamptz, updated_at = $16::timestamptz, "
       "counsellor = $17, owner = $18, interest = $19, session_year = $20, "
-      "last_contacted_at = $21::timestamptz "
+      "last_contacted_at = $21::timestamptz, suggested_stage = $22::text, "
+      "suggested_reason = CASE WHEN $22::text IS NULL THEN NULL ELSE suggested_reason END, "
+      "suggested_at = CASE WHEN $22::text IS NULL THEN NULL ELSE suggested_at END "
       "WHERE tenant = $1 AND id = $2::uuid",
       l.tenant, l.id, l.name, l.phone, l.email, l.program, l.stage, l.score, l.tier,
       json_array(l.score_reasons), json_array(l.intents), l.assigned_to, l.version,
       json_confidence(l.confidence), l.stage_changed_at, l.updated_at, l.counsellor, l.owner, l.interest,
-      l.session_year, l.last_contacted_at);
+      l.session_year, l.last_contacted_at, l.suggested_stage);
 }
 
 void add_identity(pqxx::work& tx, const std::string& tenant, const std::string& channel,
@@ -287,9 +310,10 @@ ListPage list(pqxx::transaction_base& tx, const ListQuery& q) {
   auto w = build_where(q);
   ListPage page;
   if (q.with_total) {
-    page.total = tx.exec_params1("SELECT count(*) FROM leads.leads WHERE " + w.sql,
-                                 pqxx::prepare::make_dynamic_params(w.params))[0]
-                     .as<long long>();
+    // Exact up to repo::kExactTotalLimit, an estimate above (crm_repository.hpp).
+    const auto total = bounded_total(tx, w.sql, w.params);
+    page.total = total.value;
+    page.total_exact = total.exact;
   }
 
   const auto& spec = sort_spec(q.sort);

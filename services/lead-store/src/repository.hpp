@@ -18,10 +18,17 @@ std::optional<std::string> find_by_identity(pqxx::work& tx, const std::string& t
                                             const std::string& channel, const std::string& external_id);
 std::optional<std::string> find_by_phone(pqxx::work& tx, const std::string& tenant, const std::string& phone);
 std::optional<std::string> find_by_email(pqxx::work& tx, const std::string& tenant, const std::string& email);
+// The lead with this e-mail unless it has a different phone than `phone`: an
+// e-mail alone never joins two different phones (that pair becomes a
+// duplicate candidate instead).
+std::optional<std::string> find_by_email_compatible(pqxx::work& tx, const std::string& tenant, const std::string& email,
+                                                    const std::optional<std::string>& phone);
 
 // Loads a live lead of the tenant; `for_update` locks its row.
 std::optional<Lead> load(pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
                          bool for_update);
+// Live leads of the tenant among `ids` (one statement; any order, missing ids skipped).
+std::vector<Lead> load_many(pqxx::transaction_base& tx, const std::string& tenant, const std::vector<std::string>& ids);
 // Same, but also a soft-deleted lead that is not erased yet (for erasure).
 std::optional<Lead> load_unerased(pqxx::work& tx, const std::string& tenant, const std::string& id);
 void insert(pqxx::work& tx, const Lead& lead);
@@ -66,6 +73,7 @@ struct ListPage {
   std::vector<Lead> items;
   std::optional<std::string> next_cursor;
   long long total = 0;
+  bool total_exact = true;  // false: more than repo::kExactTotalLimit matched, `total` is an estimate
 };
 // Throws std::invalid_argument for a malformed cursor.
 ListPage list(pqxx::transaction_base& tx, const ListQuery& q);

@@ -11,9 +11,11 @@
 #include <leadpipe/pg/migrate.hpp>
 #include <leadpipe/testing/infra.hpp>
 
+#include "crm_repository.hpp"
 #include "csv.hpp"
 #include "import.hpp"
 #include "import_repository.hpp"
+#include "repository.hpp"
 
 using namespace leadpipe;
 using namespace leadpipe::leads;
@@ -83,7 +85,10 @@ TEST_CASE("the sample: dry run reports what the real run then does, nothing writ
                   "AND source = 'expo' AND channel = 'import' AND stage = 'new' AND created_by = 'admin-1'") == 1);
   CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE name IS NULL AND stage = 'incomplete'") == 1);
   CHECK(db.scalar("SELECT count(*) FROM leads.outbox WHERE topic = 'lead.created'") == 5);
-  CHECK(db.scalar("SELECT count(*) FROM leads.lead_tags WHERE tenant = 'demo'") == 4);
+  // A lead's tags are leads.tags (what the list filter and the tag API use);
+  // the import no longer writes the unused leads.lead_tags table.
+  CHECK(db.scalar("SELECT sum(cardinality(tags)) FROM leads.leads WHERE tenant = 'demo'") == 4);
+  CHECK(db.scalar("SELECT count(*) FROM leads.lead_tags") == 0);
   CHECK(db.scalar("SELECT count(*) FROM leads.tags WHERE tenant = 'demo' AND category = 'import'") == 3);
   CHECK(db.scalar("SELECT count(*) FROM leads.lead_captures WHERE layer = 'import' AND source_event_id = '" +
                   *real.batch_id + "'") > 10);
@@ -155,4 +160,45 @@ TEST_CASE("100,000 rows import well under a minute", "[pg]") {
   WARN("100k-row re-import (all existing): " << secs2 << " s");
   CHECK(again.plan.duplicates == kRows);
   CHECK(secs2 < 120);
+}
+
+TEST_CASE("updates in bulk: every updated lead gets its full snapshot in lead.updated", "[pg]") {
+  Db db;
+  std::string first = "name,phone\n", second = "phone,program,tags\n";
+  for (int i = 0; i < 300; ++i) {
+    first += "Lead " + std::to_string(i) + ",+62813" + std::to_string(10000000 + i) + "\n";
+    second += "+62813" + std::to_string(10000000 + i) + ",S1 Farmasi,walk-in\n";
+  }
+  db.import(first, false);
+  const auto r = db.import(second, false);
+  CHECK(r.plan.updated == 300);
+  CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE program = 'S1 Farmasi' AND version = 2 AND tags = '{walk-in}'") ==
+        300);
+  // The snapshot is the lead as stored (name from the first file, program from the second).
+  CHECK(db.scalar("SELECT count(*) FROM leads.outbox WHERE topic = 'lead.updated' AND payload LIKE '%\"name\":\"Lead %' "
+                  "AND payload LIKE '%\"program\":\"S1 Farmasi\"%' AND payload LIKE '%\"version\":2%'") == 300);
+}
+
+TEST_CASE("list total: exact up to the limit, above it an estimate marked inexact", "[pg]") {
+  Db db;
+  std::string text = "name,phone,tags\n";
+  for (int i = 0; i < 1200; ++i) {
+    text += "Lead " + std::to_string(i) + ",+62814" + std::to_string(10000000 + i) + "," + (i < 7 ? "vip" : "") + "\n";
+  }
+  db.import(text, false);
+  pqxx::read_transaction t(db.conn);
+  repo::ListQuery all;
+  all.tenant = "demo";
+  const auto page = repo::list(t, all);
+  CHECK_FALSE(page.total_exact);
+  CHECK(page.total > repo::kExactTotalLimit);
+  CHECK(page.items.size() == 50);
+  repo::ListQuery vip = all;
+  vip.tags = {"vip"};
+  const auto few = repo::list(t, vip);
+  CHECK(few.total_exact);
+  CHECK(few.total == 7);
+  repo::ListQuery one = all;
+  one.q = "lead 1199";
+  CHECK(repo::list(t, one).total == 1);
 }
