@@ -71,7 +71,7 @@ constexpr const char* kNameTriggers =
     // 19 a label without a colon mid-message: "…, nama Wahyu" (clause start; honorifics not skipped)
     "|(\\b(?:nama|name|nome|naam)(?:\\s+(?:lengkap|panggilan|completo))?\\b)"
     // 20 id: booking "atas nama X" (not a bank account's or a child's)
-    "|(\\batas\\s+nama\\b)"
+    "|(\\batas\\s+nama\\b|\\ba\\s?[./]\\s?n\\b\\.?)"
     // 21 Hindi: main/mai X hoon
     "|(\\b(?:main|mai)\\b)"
     // 22 "I am Sanjana's father, Rajesh Kulkarni": a relation, then the writer's name
