@@ -10,8 +10,11 @@
 #include <leadpipe/events/topics.hpp>
 #include <leadpipe/http/json.hpp>
 
+#include "assignment_rules.hpp"
 #include "crm_repository.hpp"
 #include "crm_service.hpp"
+#include "duplicates.hpp"
+#include "duplicates_repository.hpp"
 #include "lead_edit.hpp"
 #include "lead_json.hpp"
 #include "permissions.hpp"
@@ -455,6 +458,8 @@ awaitable<Response> create_lead(ApiDeps& d, Request& req) {
     repo::insert(tx, lead);
     repo::add_activity(tx, lead.id, "lead_created", who.subject, R"({"source":"manual"})", "");
     repo::publish(tx, std::string(events::topics::lead_created), lead, lead_event_data(lead, nullptr));
+    repo::record_duplicate_candidates(tx, lead, default_variant_regions());
+    apply_assignment_rules(tx, lead, pipeline.open_stages());
     return lead;
   };
   std::optional<Lead> created;
@@ -505,6 +510,10 @@ awaitable<Response> patch_lead(ApiDeps& d, Request& req) {
     if (left) changed.emplace_back("stage");
     touch(lead, now);
     save_update(tx, lead, changed, who.subject, "edited");
+    if (std::find(changed.begin(), changed.end(), "phone") != changed.end() ||
+        std::find(changed.begin(), changed.end(), "email") != changed.end()) {
+      repo::record_duplicate_candidates(tx, lead, default_variant_regions());
+    }
     if (left) {
       repo::add_stage_history(tx, lead, *left, "system", "contact data complete", previous_changed_at);
       repo::add_activity(tx, lead.id, "stage_changed", "system",

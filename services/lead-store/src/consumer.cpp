@@ -1,5 +1,7 @@
 #include "consumer.hpp"
 
+#include <algorithm>
+
 #include <leadpipe/events/cloud_event.hpp>
 #include <leadpipe/events/schema.hpp>
 #include <leadpipe/events/topics.hpp>
@@ -7,7 +9,10 @@
 #include <leadpipe/runtime/runtime.hpp>
 
 #include "lead_json.hpp"
+#include "assignment_rules.hpp"
 #include "crm_repository.hpp"
+#include "duplicates.hpp"
+#include "duplicates_repository.hpp"
 #include "repository.hpp"
 
 namespace leadpipe::leads {
@@ -35,6 +40,11 @@ std::string capture_payload(const MergeResult& r, const Extraction& x) {
 }
 
 }  // namespace
+
+bool contact_key_changed(const MergeResult& r) {
+  if (r.created) return true;
+  return std::any_of(r.changed.begin(), r.changed.end(), [](const std::string& f) { return f == "phone" || f == "email"; });
+}
 
 void publish_capture_outcome(pqxx::work& tx, const MergeResult& r, const std::optional<Lead>& existing,
                              const std::string& event_id) {
@@ -89,8 +99,10 @@ void handle_contact_extracted(const ConsumerDeps& deps, const kafka::Record& rec
       for (std::size_t i = 0; !lead_id && i < x.phones.size(); ++i) {
         lead_id = repo::find_by_phone(tx, x.tenant, x.phones[i].value);
       }
+      const std::optional<std::string> incoming_phone =
+          x.phones.empty() ? std::nullopt : std::optional<std::string>(x.phones.front().value);
       for (std::size_t i = 0; !lead_id && i < x.emails.size(); ++i) {
-        lead_id = repo::find_by_email(tx, x.tenant, x.emails[i].value);
+        lead_id = repo::find_by_email_compatible(tx, x.tenant, x.emails[i].value, incoming_phone);
       }
       std::optional<Lead> existing;
       if (lead_id) existing = repo::load(tx, x.tenant, *lead_id, true);
@@ -109,7 +121,24 @@ void handle_contact_extracted(const ConsumerDeps& deps, const kafka::Record& rec
         repo::add_activity(tx, r.lead.id, r.created ? "lead_created" : "captured",
                            "contact-extractor", capture_payload(r, x), ev.id);
       }
+      if (r.suggestion_reason) {
+        // Journaled beside the lead.updated that carries suggested_stage.
+        tx.exec_params0(
+            "UPDATE leads.leads SET suggested_reason = $3, suggested_at = now() WHERE tenant = $1 AND id = $2::uuid",
+            r.lead.tenant, r.lead.id, *r.suggestion_reason);
+        rapidjson::StringBuffer buf;
+        JsonWriter w(buf);
+        w.StartObject();
+        json::str(w, "stage", *r.lead.suggested_stage);
+        json::str(w, "from", r.lead.stage);
+        json::str(w, "reason", *r.suggestion_reason);
+        w.EndObject();
+        repo::add_activity(tx, r.lead.id, "stage_suggested", "system", std::string(buf.GetString(), buf.GetSize()),
+                           ev.id);
+      }
       publish_capture_outcome(tx, r, existing, ev.id);
+      if (contact_key_changed(r)) repo::record_duplicate_candidates(tx, r.lead, default_variant_regions());
+      if (r.created) apply_assignment_rules(tx, r.lead, pipeline.open_stages());
       tx.commit();
       log.info(
           r.created ? "lead created" : (r.changed.empty() ? "capture recorded" : "lead updated"),

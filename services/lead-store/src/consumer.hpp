@@ -30,6 +30,10 @@ struct ConsumerDeps {
 void publish_capture_outcome(pqxx::work& tx, const MergeResult& r, const std::optional<Lead>& existing,
                              const std::string& event_id);
 
+// Whether a capture created the lead or changed its phone or e-mail (then
+// duplicate candidates are looked for).
+bool contact_key_changed(const MergeResult& r);
+
 void handle_contact_extracted(const ConsumerDeps& deps, const kafka::Record& record,
                               const log::Logger& logger);
 

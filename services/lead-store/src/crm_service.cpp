@@ -173,6 +173,7 @@ void change_stage(pqxx::work& tx, Lead& lead, const Pipeline& pipeline, const st
   const auto previous_changed_at = lead.stage_changed_at;
   lead.stage = to;
   lead.stage_changed_at = now;
+  lead.suggested_stage.reset();  // accepted, or overtaken by the move
   touch(lead, now);
   repo::update(tx, lead);
   repo::add_stage_history(tx, lead, from, actor, reason, previous_changed_at);

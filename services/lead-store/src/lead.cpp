@@ -181,6 +181,27 @@ MergeResult merge_extraction(const std::optional<Lead>& existing, const Extracti
   std::sort(r.changed.begin(), r.changed.end());
   r.changed.erase(std::unique(r.changed.begin(), r.changed.end()), r.changed.end());
 
+  // A new intent after contact may suggest a stage (never a move: a person accepts it).
+  if (!r.created) {
+    std::vector<std::string> fresh;
+    for (const auto& i : x.intents) {
+      if (std::find(existing->intents.begin(), existing->intents.end(), i) == existing->intents.end()) {
+        fresh.push_back(i);
+      }
+    }
+    if (auto s = pipeline.suggestion_for(lead.stage, fresh); s && lead.suggested_stage != s) {
+      lead.suggested_stage = s;
+      r.changed.emplace_back("suggested_stage");
+      for (const auto& i : fresh) {
+        if (std::find(pipeline.suggest->intents.begin(), pipeline.suggest->intents.end(), i) !=
+            pipeline.suggest->intents.end()) {
+          r.suggestion_reason = i;
+          break;
+        }
+      }
+    }
+  }
+
   const bool complete = contact_complete(lead);
   if (r.created) {
     lead.stage = pipeline.initial_stage(complete);

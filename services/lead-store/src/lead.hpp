@@ -67,6 +67,9 @@ struct Lead {
   std::optional<std::string> last_contacted_at;
   std::optional<std::string> created_by;
   std::vector<std::string> tags;            // read-only here: lead_tags is the truth
+  // The stage the pipeline suggests (automatic.suggest, e.g. qualified on a
+  // register / visit intent after contact); cleared by any stage change.
+  std::optional<std::string> suggested_stage;
   int version = 0;
   std::map<std::string, double> confidence;  // field → confidence of its current value
   std::string stage_changed_at;
@@ -89,6 +92,7 @@ struct MergeResult {
   std::vector<std::string> changed;           // fields whose value changed
   std::vector<CaptureRecord> captures;        // every captured value, applied or not
   std::optional<std::string> previous_stage;  // set when the stage moved automatically
+  std::optional<std::string> suggestion_reason;  // set when a stage was newly suggested: the intent
 };
 
 // Merges a capture into an existing lead (or creates one with `new_id`).

@@ -59,6 +59,7 @@ void write_lead_members(JsonWriter& w, const Lead& lead, const char* id_key) {
   opt(w, "session_year", lead.session_year);
   strings(w, "tags", lead.tags);
   opt(w, "last_contacted_at", lead.last_contacted_at);
+  opt(w, "suggested_stage", lead.suggested_stage);
   str(w, "stage_changed_at", lead.stage_changed_at);
   str(w, "created_at", lead.created_at);
   str(w, "updated_at", lead.updated_at);

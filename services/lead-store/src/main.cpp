@@ -13,6 +13,9 @@
 #include "live.hpp"
 #include "followup_scheduler.hpp"
 #include "merge_api.hpp"
+#include "messages_api.hpp"
+#include "duplicates_api.hpp"
+#include "assignment_rules_api.hpp"
 #include "sources_consumer.hpp"
 
 using namespace leadpipe;
@@ -90,6 +93,9 @@ int main() {
         logger.with({{"component", "live"}}), registry);
     leads::LiveFeed live_feed(kafka_cfg, group + "-live", producer, pool, *live_hub, logger, registry);
     leads::add_live_routes(router, api_deps, live_hub);
+    leads::add_message_routes(router, api_deps);
+    leads::add_duplicate_routes(router, api_deps);
+    leads::add_assignment_rule_routes(router, api_deps);
     leads::FollowupScheduler scheduler(
         pool, {.interval = std::chrono::milliseconds(followup_interval)}, logger.with({{"component", "followups"}}),
         registry);

@@ -150,6 +150,15 @@ std::string merge_in_tx(pqxx::work& tx, const auth::Principal& who, const std::s
           "WHERE tenant = $1 AND lead_id = ANY($3::uuid[]) ON CONFLICT (lead_id, tag) DO NOTHING");
   tx.exec_params0("DELETE FROM leads.lead_tags WHERE tenant = $1 AND lead_id = ANY($2::uuid[])",
                   who.tenant, arr);
+  // Outreach messages follow their timeline entries; the duplicate pairs among
+  // the merged leads are resolved (issue 5: merging resolves the candidate).
+  tx.exec_params0("UPDATE leads.outreach_messages SET lead_id = $2::uuid WHERE tenant = $1 AND lead_id = ANY($3::uuid[])",
+                  who.tenant, sid, arr);
+  tx.exec_params0(
+      "UPDATE leads.duplicate_candidates SET status = 'merged', resolved_at = $4::timestamptz, resolved_by = $5 "
+      "WHERE tenant = $1 AND status = 'open' AND (lead_id = $2::uuid OR lead_id = ANY($3::uuid[])) "
+      "AND (other_lead_id = $2::uuid OR other_lead_id = ANY($3::uuid[]))",
+      who.tenant, sid, arr, now, who.subject);
 
   // The absorbed leads leave the live set first: the survivor may take over a phone.
   tx.exec_params0(

@@ -30,6 +30,18 @@ std::string str_member(const Value& obj, const char* name, bool required) {
   return {it->value.GetString(), it->value.GetStringLength()};
 }
 
+std::vector<std::string> string_array(const Value& v, const std::string& what) {
+  if (!v.IsArray()) bad(what + " must be an array of strings");
+  std::vector<std::string> out;
+  for (const auto& x : v.GetArray()) {
+    if (!x.IsString() || x.GetStringLength() == 0 || x.GetStringLength() > 64) {
+      bad(what + " must be an array of non-empty strings");
+    }
+    out.emplace_back(x.GetString(), x.GetStringLength());
+  }
+  return out;
+}
+
 bool valid_key(const std::string& k) {
   if (k.empty() || k.size() > 64) return false;
   return std::all_of(k.begin(), k.end(), [](unsigned char c) {
@@ -134,6 +146,28 @@ Pipeline Pipeline::from_json(std::string_view json) {
     p.incomplete_stage = str_member(a->value, "incomplete", false);
     p.complete_stage = str_member(a->value, "complete", false);
     p.contacted_stage = str_member(a->value, "contacted", false);
+    if (auto nc = a->value.FindMember("not_contact"); nc != a->value.MemberEnd()) {
+      p.not_contact_purposes = string_array(nc->value, "automatic.not_contact");
+    }
+    if (auto sg = a->value.FindMember("suggest"); sg != a->value.MemberEnd() && !sg->value.IsNull()) {
+      if (!sg->value.IsObject()) bad("automatic.suggest must be an object {stage, intents, from}");
+      Suggestion sug;
+      sug.stage = str_member(sg->value, "stage", true);
+      if (auto it = sg->value.FindMember("intents"); it != sg->value.MemberEnd()) {
+        sug.intents = string_array(it->value, "automatic.suggest.intents");
+      }
+      if (auto it = sg->value.FindMember("from"); it != sg->value.MemberEnd()) {
+        sug.from = string_array(it->value, "automatic.suggest.from");
+      }
+      if (sug.intents.empty()) bad("automatic.suggest.intents must name at least one intent");
+      p.suggest = std::move(sug);
+    }
+  }
+  if (p.suggest) {
+    if (!p.has(p.suggest->stage)) bad("automatic.suggest: unknown stage '" + p.suggest->stage + "'");
+    for (const auto& f : p.suggest->from) {
+      if (!p.has(f)) bad("automatic.suggest.from: unknown stage '" + f + "'");
+    }
   }
   if (p.complete_stage.empty()) p.complete_stage = p.stage_defs.front().key;
   for (const auto* s : {&p.incomplete_stage, &p.complete_stage, &p.contacted_stage}) {
@@ -197,6 +231,25 @@ std::string Pipeline::to_json() const {
   s(complete_stage);
   w.Key("contacted");
   s(contacted_stage);
+  w.Key("not_contact");
+  w.StartArray();
+  for (const auto& x : not_contact_purposes) s(x);
+  w.EndArray();
+  if (suggest) {
+    w.Key("suggest");
+    w.StartObject();
+    w.Key("stage");
+    s(suggest->stage);
+    w.Key("intents");
+    w.StartArray();
+    for (const auto& x : suggest->intents) s(x);
+    w.EndArray();
+    w.Key("from");
+    w.StartArray();
+    for (const auto& x : suggest->from) s(x);
+    w.EndArray();
+    w.EndObject();
+  }
   w.EndObject();
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
@@ -225,6 +278,25 @@ std::vector<std::string> Pipeline::open_stages() const {
 std::string Pipeline::initial_stage(bool contact_complete) const {
   if (!contact_complete && !incomplete_stage.empty()) return incomplete_stage;
   return complete_stage;
+}
+
+bool Pipeline::is_contact(std::string_view purpose) const {
+  return std::find(not_contact_purposes.begin(), not_contact_purposes.end(), purpose) == not_contact_purposes.end();
+}
+
+std::optional<std::string> Pipeline::suggestion_for(const std::string& stage,
+                                                    const std::vector<std::string>& new_intents) const {
+  if (!suggest || stage == suggest->stage) return std::nullopt;
+  if (!suggest->from.empty() && std::find(suggest->from.begin(), suggest->from.end(), stage) == suggest->from.end()) {
+    return std::nullopt;
+  }
+  const bool hit = std::any_of(new_intents.begin(), new_intents.end(), [&](const std::string& i) {
+    return std::find(suggest->intents.begin(), suggest->intents.end(), i) != suggest->intents.end();
+  });
+  if (!hit) return std::nullopt;
+  auto it = transitions.find(stage);
+  if (it == transitions.end() || it->second.count(suggest->stage) == 0) return std::nullopt;
+  return suggest->stage;
 }
 
 TransitionCheck check_transition(const Pipeline& p, const std::string& from, const std::string& to,

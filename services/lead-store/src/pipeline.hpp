@@ -27,6 +27,20 @@ struct Pipeline {
   std::string incomplete_stage;       // where a lead waits until its contact data is complete ("" = none)
   std::string complete_stage;         // where a complete lead starts / moves automatically
   std::string contacted_stage;        // automatic move on the first outreach or call ("" = none)
+  // Outreach purposes that are not a contact (no `contacted` move, no
+  // last_contacted_at): an OTP or the bot's own slot prompts. JSON:
+  // automatic.not_contact (default ["otp", "slot_prompt"]).
+  std::vector<std::string> not_contact_purposes{"otp", "slot_prompt"};
+  // Stage suggestion (never a move): when a capture brings one of `intents`
+  // while the lead is in one of `from`, the lead gets suggested_stage = stage
+  // and a timeline entry; a person accepts it with the normal stage change.
+  // JSON: automatic.suggest {"stage", "intents", "from"}.
+  struct Suggestion {
+    std::string stage;
+    std::vector<std::string> intents;
+    std::vector<std::string> from;
+  };
+  std::optional<Suggestion> suggest;
   std::vector<Stage> stage_defs;      // same order as `stages`
   std::map<std::string, std::set<std::string>> transitions;  // from → allowed targets
 
@@ -46,6 +60,13 @@ struct Pipeline {
   std::vector<std::string> open_stages() const;
   // The stage a newly created lead starts in.
   std::string initial_stage(bool contact_complete) const;
+  // Whether an outreach message with this purpose counts as contacting the lead.
+  bool is_contact(std::string_view purpose) const;
+  // The stage to suggest for a lead in `stage` whose capture brought
+  // `new_intents`, or nullopt (no suggestion configured, wrong stage, no
+  // matching intent, or the lead can't move there).
+  std::optional<std::string> suggestion_for(const std::string& stage,
+                                            const std::vector<std::string>& new_intents) const;
 };
 
 // Built-in definitions shipped with the service (pipelines/*.json): name → JSON.

@@ -25,9 +25,9 @@ const std::string kLeadColumns =
     "id::text, tenant, name, phone, email, program, stage, source, channel, score, tier, "
     "score_reasons::text, intents::text, assigned_to, version, capture_confidence::text, " LP_TS(
         "stage_changed_at") ", " LP_TS("created_at") ", " LP_TS("updated_at") ", counsellor, owner, interest, "
-    "session_year, " LP_TS("last_contacted_at") ", created_by, array_to_json(tags)::text";
+    "session_year, " LP_TS("last_contacted_at") ", created_by, array_to_json(tags)::text, suggested_stage";
 // Number of columns in kLeadColumns (list() appends its cursor keys after them).
-constexpr int kLeadColumnCount = 26;
+constexpr int kLeadColumnCount = 27;
 
 Lead from_row(const pqxx::row& r) {
   Lead l;
@@ -57,6 +57,7 @@ Lead from_row(const pqxx::row& r) {
   l.last_contacted_at = opt(r[23]);
   l.created_by = opt(r[24]);
   l.tags = json_strings(r[25].as<std::string>());
+  l.suggested_stage = opt(r[26]);
   return l;
 }
 
@@ -110,6 +111,14 @@ std::optional<std::string> find_by_email(pqxx::work& tx, const std::string& tena
       tenant, email));
 }
 
+std::optional<std::string> find_by_email_compatible(pqxx::work& tx, const std::string& tenant, const std::string& email,
+                                                    const std::optional<std::string>& phone) {
+  return first_id(tx.exec_params(
+      "SELECT id::text FROM leads.leads WHERE tenant = $1 AND email = $2 AND deleted_at IS NULL "
+      "AND (phone IS NULL OR $3::text IS NULL OR phone = $3) ORDER BY created_at LIMIT 1",
+      tenant, email, phone));
+}
+
 std::optional<Lead> load(pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
                          bool for_update) {
   auto r = tx.exec_params("SELECT " + kLeadColumns +
@@ -159,12 +168,14 @@ void update(pqxx::work& tx, const Lead& l) {
       "tier = $9, score_reasons = $10::jsonb, intents = $11::jsonb, assigned_to = $12, version = $13, "
       "capture_confidence = $14::jsonb, stage_changed_at = $15::timestamptz, updated_at = $16::timestamptz, "
       "counsellor = $17, owner = $18, interest = $19, session_year = $20, "
-      "last_contacted_at = $21::timestamptz "
+      "last_contacted_at = $21::timestamptz, suggested_stage = $22::text, "
+      "suggested_reason = CASE WHEN $22::text IS NULL THEN NULL ELSE suggested_reason END, "
+      "suggested_at = CASE WHEN $22::text IS NULL THEN NULL ELSE suggested_at END "
       "WHERE tenant = $1 AND id = $2::uuid",
       l.tenant, l.id, l.name, l.phone, l.email, l.program, l.stage, l.score, l.tier,
       json_array(l.score_reasons), json_array(l.intents), l.assigned_to, l.version,
       json_confidence(l.confidence), l.stage_changed_at, l.updated_at, l.counsellor, l.owner, l.interest,
-      l.session_year, l.last_contacted_at);
+      l.session_year, l.last_contacted_at, l.suggested_stage);
 }
 
 void add_identity(pqxx::work& tx, const std::string& tenant, const std::string& channel,

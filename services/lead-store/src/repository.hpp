@@ -18,6 +18,11 @@ std::optional<std::string> find_by_identity(pqxx::work& tx, const std::string& t
                                             const std::string& channel, const std::string& external_id);
 std::optional<std::string> find_by_phone(pqxx::work& tx, const std::string& tenant, const std::string& phone);
 std::optional<std::string> find_by_email(pqxx::work& tx, const std::string& tenant, const std::string& email);
+// The lead with this e-mail unless it has a different phone than `phone`: an
+// e-mail alone never joins two different phones (that pair becomes a
+// duplicate candidate instead).
+std::optional<std::string> find_by_email_compatible(pqxx::work& tx, const std::string& tenant, const std::string& email,
+                                                    const std::optional<std::string>& phone);
 
 // Loads a live lead of the tenant; `for_update` locks its row.
 std::optional<Lead> load(pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,

@@ -6,29 +6,18 @@
 #include <leadpipe/outbox/outbox.hpp>
 #include <leadpipe/runtime/runtime.hpp>
 
+#include "assignment_rules.hpp"
 #include "crm_repository.hpp"
 #include "crm_service.hpp"
+#include "duplicates.hpp"
+#include "duplicates_repository.hpp"
+#include "outreach_consumer.hpp"
 #include "lead_json.hpp"
 #include "repository.hpp"
 #include "sources.hpp"
 
 namespace leadpipe::leads {
 namespace {
-
-events::CloudEvent parse_event(const kafka::Record& record, std::string_view type) {
-  events::CloudEvent ev;
-  try {
-    ev = events::parse(record.value);
-  } catch (const events::ParseError& e) {
-    throw kafka::PermanentError(std::string("invalid CloudEvent: ") + e.what());
-  }
-  if (ev.type != type) throw kafka::PermanentError("unexpected event type " + ev.type);
-  if (ev.tenant.empty()) throw kafka::PermanentError("event without tenant");
-  if (auto errors = events::SchemaSet::builtin().validate(ev.type, ev.data); !errors.empty()) {
-    throw kafka::PermanentError("data does not match " + ev.type + " schema: " + errors.front());
-  }
-  return ev;
-}
 
 std::map<std::string, std::string> load_extra(pqxx::work& tx, const std::string& tenant,
                                               const std::string& id) {
@@ -90,7 +79,9 @@ Intake apply_source_lead(const ConsumerDeps& deps, const events::CloudEvent& ev,
         phone_owner = repo::find_by_phone(tx, x.tenant, x.phones.front().value);
       if (!lead_id) lead_id = phone_owner;
       for (std::size_t i = 0; !lead_id && i < x.emails.size(); ++i) {
-        lead_id = repo::find_by_email(tx, x.tenant, x.emails[i].value);
+        lead_id = repo::find_by_email_compatible(
+            tx, x.tenant, x.emails[i].value,
+            x.phones.empty() ? std::nullopt : std::optional<std::string>(x.phones.front().value));
       }
       std::optional<Lead> existing;
       std::map<std::string, std::string> extra;
@@ -98,12 +89,14 @@ Intake apply_source_lead(const ConsumerDeps& deps, const events::CloudEvent& ev,
         existing = repo::load(tx, x.tenant, *lead_id, true);
         extra = load_extra(tx, x.tenant, *lead_id);
       }
+      std::optional<std::string> taken_by;
       // The phone belongs to another lead (matched here by identity or e-mail):
       // never take it over, that is a merge decision for a person.
       if (existing && phone_owner && *phone_owner != existing->id && !existing->phone) {
         log.warn("phone belongs to another lead; not applied",
                  {{"lead_id", existing->id}, {"other_lead_id", *phone_owner}});
         s.capture.phones.clear();
+        taken_by = phone_owner;  // a duplicate candidate for a person to look at
       }
 
       const auto now = events::now_rfc3339();
@@ -123,6 +116,12 @@ Intake apply_source_lead(const ConsumerDeps& deps, const events::CloudEvent& ev,
       repo::add_activity(tx, r.lead.id, r.created ? "lead_created" : "captured", x.channel,
                          source_payload(s, r), ev.id);
       publish_capture_outcome(tx, r, existing, ev.id);
+      if (contact_key_changed(r)) repo::record_duplicate_candidates(tx, r.lead, default_variant_regions());
+      if (r.created) apply_assignment_rules(tx, r.lead, pipeline.open_stages());
+      if (taken_by) {
+        repo::add_duplicate_candidate(tx, x.tenant, r.lead.id, *taken_by, "phone_in_use",
+                                      R"({"source":")" + s.source + R"("})");
+      }
       tx.commit();
       log.info(
           r.created ? "lead created" : (r.changed.empty() ? "source recorded" : "lead updated"),
@@ -135,9 +134,24 @@ Intake apply_source_lead(const ConsumerDeps& deps, const events::CloudEvent& ev,
 
 }  // namespace
 
+events::CloudEvent parse_intake_event(const kafka::Record& record, std::string_view type) {
+  events::CloudEvent ev;
+  try {
+    ev = events::parse(record.value);
+  } catch (const events::ParseError& e) {
+    throw kafka::PermanentError(std::string("invalid CloudEvent: ") + e.what());
+  }
+  if (ev.type != type) throw kafka::PermanentError("unexpected event type " + ev.type);
+  if (ev.tenant.empty()) throw kafka::PermanentError("event without tenant");
+  if (auto errors = events::SchemaSet::builtin().validate(ev.type, ev.data); !errors.empty()) {
+    throw kafka::PermanentError("data does not match " + ev.type + " schema: " + errors.front());
+  }
+  return ev;
+}
+
 Intake handle_vendor_lead(const ConsumerDeps& deps, const kafka::Record& record,
                         const log::Logger& logger) {
-  const auto ev = parse_event(record, events::topics::ingest_vendor_lead);
+  const auto ev = parse_intake_event(record, events::topics::ingest_vendor_lead);
   SourceLead s;
   try {
     s = parse_vendor_lead(ev.id, ev.tenant, ev.data);
@@ -149,7 +163,7 @@ Intake handle_vendor_lead(const ConsumerDeps& deps, const kafka::Record& record,
 
 Intake handle_campaign_submission(const ConsumerDeps& deps, const kafka::Record& record,
                                 const log::Logger& logger) {
-  const auto ev = parse_event(record, events::topics::ingest_campaign_submission);
+  const auto ev = parse_intake_event(record, events::topics::ingest_campaign_submission);
   SourceLead s;
   try {
     s = parse_campaign_submission(ev.id, ev.tenant, ev.data);
@@ -161,7 +175,7 @@ Intake handle_campaign_submission(const ConsumerDeps& deps, const kafka::Record&
 
 Intake handle_call_completed(const ConsumerDeps& deps, const kafka::Record& record,
                            const log::Logger& logger) {
-  const auto ev = parse_event(record, events::topics::ingest_call_completed);
+  const auto ev = parse_intake_event(record, events::topics::ingest_call_completed);
   CallLog call;
   try {
     call = parse_call(ev.data);
@@ -215,6 +229,8 @@ Intake handle_call_completed(const ConsumerDeps& deps, const kafka::Record& reco
                            R"({"channel":"call","fields":["phone"],"created":true})", ev.id);
         repo::publish(tx, std::string(events::topics::lead_created), lead,
                       lead_event_data(lead, nullptr));
+        repo::record_duplicate_candidates(tx, lead, default_variant_regions());
+        apply_assignment_rules(tx, lead, pipeline.open_stages());
       }
       repo::add_identity(tx, ev.tenant, "call", phone, lead.id);
       const auto actor = call.agent ? *call.agent : "call:" + call.integration_id;
@@ -238,7 +254,10 @@ std::vector<std::string> consumed_topics() {
   return {std::string(events::topics::contact_extracted),
           std::string(events::topics::ingest_vendor_lead),
           std::string(events::topics::ingest_campaign_submission),
-          std::string(events::topics::ingest_call_completed)};
+          std::string(events::topics::ingest_call_completed),
+          std::string(events::topics::outreach_sent),
+          std::string(events::topics::outreach_delivered),
+          std::string(events::topics::outreach_failed)};
 }
 
 std::string_view to_string(Intake i) {
@@ -272,6 +291,10 @@ Intake handle_record(const ConsumerDeps& deps, const kafka::Record& record,
   }
   if (record.topic == events::topics::ingest_call_completed)
     return handle_call_completed(deps, record, logger);
+  if (record.topic == events::topics::outreach_sent || record.topic == events::topics::outreach_delivered ||
+      record.topic == events::topics::outreach_failed) {
+    return handle_outreach_result(deps, record, logger);
+  }
   throw kafka::PermanentError("lead-store does not consume " + record.topic);
 }
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include <leadpipe/events/cloud_event.hpp>
 #include <leadpipe/kafka/kafka.hpp>
 #include <leadpipe/log/log.hpp>
 
@@ -22,6 +23,10 @@ namespace leadpipe::leads {
 // does not report more).
 enum class Intake { created, updated, unchanged, duplicate, skipped, processed };
 std::string_view to_string(Intake i);
+
+// Parses a consumed record as a CloudEvent of `type` with a tenant whose data
+// matches the type's JSON Schema; anything else is a kafka::PermanentError (→ DLQ).
+events::CloudEvent parse_intake_event(const kafka::Record& record, std::string_view type);
 
 // ingest.vendor.lead → upsert (source vendor, identity vendor:<vendor> / vendor_lead_id).
 Intake handle_vendor_lead(const ConsumerDeps& deps, const kafka::Record& record, const log::Logger& logger);

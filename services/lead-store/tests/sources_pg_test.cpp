@@ -145,13 +145,15 @@ TEST_CASE("the same person from WhatsApp and a vendor is one lead with both iden
   CHECK(db.scalar("SELECT count(*) FROM leads.outbox WHERE topic = 'lead.updated'") == 1);
   CHECK(db.scalar("SELECT count(*) FROM leads.lead_captures WHERE field = 'name' AND NOT applied") == 1);
 
-  // A vendor push matched only by e-mail (the vendor has another number): the
-  // lead keeps its phone, the other number is recorded as not applied.
+  // A vendor push whose e-mail belongs to a lead with another number: an
+  // e-mail alone never joins two different phones (issue 5) — its own lead,
+  // and the pair is a duplicate candidate for a person to merge or dismiss.
   db.apply(record(events::topics::ingest_vendor_lead, "demo",
                   vendor_data("VND-10", "Budi", "+6281299999999", "budi@example.com")));
-  CHECK(db.scalar("SELECT count(*) FROM leads.leads") == 1);
+  CHECK(db.scalar("SELECT count(*) FROM leads.leads") == 2);
   CHECK(db.lead("demo", "+6281200000001").phone == "+6281200000001");
-  CHECK(db.scalar("SELECT count(*) FROM leads.lead_captures WHERE value = '+6281299999999' AND NOT applied") == 1);
+  CHECK(db.text("SELECT reason FROM leads.duplicate_candidates") == "email");
+  CHECK(db.text("SELECT other_lead_id::text FROM leads.duplicate_candidates") == db.lead("demo", "+6281200000001").id);
 }
 
 TEST_CASE("campaign forms: one lead, the form status advances and never downgrades", "[pg]") {
