@@ -502,3 +502,16 @@ TEST_CASE("text folding keeps a map to the original", "[unit]") {
   text::fold(std::string("a\xC3") + "b\xFF", f);
   CHECK(f.text == "a b ");
 }
+
+TEST_CASE("emails: an address the writer sent to, or the wrong one of a correction, is not theirs", "[unit]") {
+  CHECK(emails_of("Kak, saya sudah kirim email ke info@kampus.ac.id tapi belum dibalas") == V{});
+  CHECK(emails_of("I've sent my CV to hr@company.com, my email is ana.r@gmail.com") == V{"ana.r@gmail.com"});
+  CHECK(emails_of("ja enviei para contato@escola.com.br ontem") == V{});
+  CHECK(emails_of("It should be amy.chen@gmail.com not amy.chen@gmai.com") == V{"amy.chen@gmail.com"});
+  CHECK(emails_of("email saya andre.w@gmail.com, bukan andre.w@yahoo.com") == V{"andre.w@gmail.com"});
+  // Requests to send TO the writer stay theirs.
+  CHECK(emails_of("could you send the brochure to jess.wong@gmail.com?") == V{"jess.wong@gmail.com"});
+  CHECK(emails_of("tolong kirim ke rina.p@gmail.com ya kak") == V{"rina.p@gmail.com"});
+  // A sentence boundary ends the cue.
+  CHECK(emails_of("I sent it to them yesterday. My email is tom.b@gmail.com") == V{"tom.b@gmail.com"});
+}

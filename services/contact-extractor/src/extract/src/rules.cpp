@@ -1295,6 +1295,28 @@ std::optional<std::string> Rules::join_fragment(std::string_view fragment, const
 // ---------------------------------------------------------------------------
 // Emails
 
+namespace {
+
+// The words right before an address say it is not the writer's: the wrong one
+// of a correction ("… it should be a@x.com not b@x.com", "bukan …", "não …"),
+// or one the writer already wrote TO ("sudah kirim email ke info@…", "I sent
+// my CV to admissions@…", "já enviei para …"). `before` is the text up to the
+// address; only its current sentence counts.
+bool not_the_writers_address(std::string_view before) {
+  static const RE2 negated("(?:^|\\W)(?:not|bukan|bkn|nao|instead\\s+of|rather\\s+than|nahi)\\s*[:,]?\\s*$", opts());
+  static const RE2 sent_to(
+      "(?:\\b(?:sudah|udah|udh|sdh|td|tadi|telah|pernah)\\s+(?:saya\\s+|aku\\s+|sy\\s+)?(?:kirim|ngirim|email|e-mail)\\w*"
+      "|\\bi(?:'ve|\\s+have|\\s+already|\\s+also)*\\s+(?:sent|emailed|mailed|wrote|written)"
+      "|\\b(?:ja\\s+)?(?:enviei|mandei|escrevi))\\b[^!?\\n]{0,60}\\b(?:ke|kepada|to|para|pro)\\s*:?\\s*$",
+      opts());
+  if (before.size() > 120) before.remove_prefix(before.size() - 120);
+  if (const auto cut = before.find_last_of("!?\n"); cut != std::string_view::npos) before.remove_prefix(cut + 1);
+  const StringPiece in(before.data(), before.size());
+  return RE2::PartialMatch(in, negated) || RE2::PartialMatch(in, sent_to);
+}
+
+}  // namespace
+
 void Rules::find_emails(std::string_view folded, std::vector<std::string>& out) const {
   out.clear();
   StringPiece in(folded.data(), folded.size());
@@ -1383,6 +1405,8 @@ void Rules::find_emails(std::string_view folded, std::vector<std::string>& out) 
     }
     std::string l(local.data(), local.size());
     if (l.size() > 64 || d.size() > 255) continue;
+    if (not_the_writers_address(std::string_view(s.data(), static_cast<std::size_t>(local.data() - s.data()))))
+      continue;
     std::string email = l + "@" + d;
     // An address that only exists after de-obfuscation ("ig saya @rina.putri"
     // joined to "saya@rina.putri") must end in a plausible TLD.
