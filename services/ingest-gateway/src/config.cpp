@@ -102,6 +102,20 @@ Config Config::from_env(config::Env& env) {
   c.otp_template = env.string("INGEST_OTP_TEMPLATE", c.otp_template,
                               "WhatsApp template requested from outreach for OTPs (tenants may override)");
   c.otp_language = env.string("INGEST_OTP_LANGUAGE", c.otp_language, "language code of the OTP template");
+  c.form_submit_window = std::chrono::seconds(env.integer(
+      "INGEST_FORM_SUBMIT_WINDOW_S", 3600, 60, 7 * 86400, "window of the per-phone and per-IP form submit limits"));
+  c.form_submit_max_per_phone = static_cast<int>(env.integer(
+      "INGEST_FORM_SUBMIT_MAX_PER_PHONE", 10, 1, 10000, "form submits per phone per window"));
+  c.form_submit_max_per_ip = static_cast<int>(env.integer(
+      "INGEST_FORM_SUBMIT_MAX_PER_IP", 60, 1, 1000000, "form submits per client IP per window"));
+  const std::string proxies = env.string(
+      "INGEST_TRUSTED_PROXIES", "",
+      "CIDRs of reverse proxies whose X-Forwarded-For / Forwarded name the client (default: none, the peer)");
+  try {
+    c.trusted_proxies = parse_cidrs(proxies);
+  } catch (const std::invalid_argument& e) {
+    env.fail("INGEST_TRUSTED_PROXIES", e.what());
+  }
   c.http.access_log = env.boolean("INGEST_ACCESS_LOG", true, "log one line per HTTP request");
   return c;
 }

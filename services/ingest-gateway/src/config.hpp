@@ -1,10 +1,13 @@
 #pragma once
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include <leadpipe/config/env.hpp>
 #include <leadpipe/http/server.hpp>
 #include <leadpipe/kafka/kafka.hpp>
+
+#include "client_ip.hpp"
 
 namespace leadpipe::ingest {
 
@@ -43,6 +46,12 @@ struct Config {
   std::chrono::seconds otp_verified_ttl{30 * 24 * 3600};
   std::string otp_template = "otp_verification";
   std::string otp_language = "en";
+  std::chrono::seconds form_submit_window{3600};
+  int form_submit_max_per_phone = 10;         // submits per phone per window
+  int form_submit_max_per_ip = 60;            // submits per client IP per window
+  // Reverse proxies whose X-Forwarded-For / Forwarded are believed (none:
+  // the per-IP limits count the TCP peer).
+  std::vector<Cidr> trusted_proxies;
 
   static Config from_env(config::Env& env);
 };

@@ -69,6 +69,37 @@ bool is_verified(pqxx::connection& c, const FormKey& key, TimePoint now) {
               .empty();
 }
 
+otp::SendDecision charge_submit(pqxx::connection& c, const FormKey& key, const std::string& ip, TimePoint now,
+                                const otp::SubmitPolicy& policy) {
+  pqxx::work tx(c);
+  lock(tx, "submit:phone:" + key.tenant + ":" + key.phone);
+  lock(tx, "submit:ip:" + key.tenant + ":" + ip);
+  const TimePoint since = now - policy.window;
+  auto times = [&](const char* scope, const std::string& subject) {
+    std::vector<TimePoint> out;
+    for (const auto& row : tx.exec_params(
+             "SELECT extract(epoch FROM submitted_at)::float8 FROM ingest.form_submits "
+             "WHERE tenant = $1 AND scope = $2 AND subject = $3 AND submitted_at > to_timestamp($4)",
+             key.tenant, scope, subject, epoch(since))) {
+      out.push_back(from_epoch(row[0].as<double>()));
+    }
+    return out;
+  };
+  const otp::History history{times("phone", key.phone), times("ip", ip)};
+  const auto decision = otp::decide_submit(history, now, policy);
+  if (!decision.allowed) return decision;  // nothing written: the transaction rolls back
+  tx.exec_params(
+      "DELETE FROM ingest.form_submits WHERE tenant = $1 AND ((scope = 'phone' AND subject = $2) OR "
+      "(scope = 'ip' AND subject = $3)) AND submitted_at <= to_timestamp($4)",
+      key.tenant, key.phone, ip, epoch(since));
+  tx.exec_params(
+      "INSERT INTO ingest.form_submits (tenant, scope, subject, submitted_at) "
+      "VALUES ($1, 'phone', $2, to_timestamp($4)), ($1, 'ip', $3, to_timestamp($4))",
+      key.tenant, key.phone, ip, epoch(now));
+  tx.commit();
+  return decision;
+}
+
 SendResult begin_send(pqxx::connection& c, const FormKey& key, const std::string& ip, const std::string& code_hash,
                       TimePoint now, const otp::Policy& policy) {
   pqxx::work tx(c);
@@ -217,6 +248,12 @@ boost::asio::awaitable<VerifyResult> FormStore::verify(FormKey key, std::string 
 
 boost::asio::awaitable<bool> FormStore::is_verified(FormKey key, TimePoint now) {
   auto job = [&](pqxx::connection& c) { return forms_db::is_verified(c, key, now); };
+  co_return co_await pool_.async(std::move(job));
+}
+
+boost::asio::awaitable<otp::SendDecision> FormStore::charge_submit(FormKey key, std::string ip, TimePoint now,
+                                                                   otp::SubmitPolicy policy) {
+  auto job = [&](pqxx::connection& c) { return forms_db::charge_submit(c, key, ip, now, policy); };
   co_return co_await pool_.async(std::move(job));
 }
 

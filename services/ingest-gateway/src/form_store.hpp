@@ -71,6 +71,11 @@ void cancel_send(pqxx::connection& c, const FormKey& key, const std::vector<long
 VerifyResult verify(pqxx::connection& c, const FormKey& key, const std::string& code_hash, TimePoint now,
                     const otp::Policy& policy);
 bool is_verified(pqxx::connection& c, const FormKey& key, TimePoint now);
+// Checks the submit window of the phone and of the client IP (serialised per
+// phone and per IP); if allowed, records this attempt for both (and prunes
+// rows the window no longer needs). Refused attempts are not recorded.
+otp::SendDecision charge_submit(pqxx::connection& c, const FormKey& key, const std::string& ip, TimePoint now,
+                                const otp::SubmitPolicy& policy);
 // Records a submitted form: flags only advance (interest/application never
 // downgrade); `duplicate` when this form type's last content hash is the same.
 FormState record_submission(pqxx::connection& c, const FormKey& key, const std::string& form_type,
@@ -88,6 +93,8 @@ class FormStore {
   boost::asio::awaitable<void> cancel_send(FormKey key, std::vector<long long> send_ids);
   boost::asio::awaitable<VerifyResult> verify(FormKey key, std::string code_hash, TimePoint now, otp::Policy policy);
   boost::asio::awaitable<bool> is_verified(FormKey key, TimePoint now);
+  boost::asio::awaitable<otp::SendDecision> charge_submit(FormKey key, std::string ip, TimePoint now,
+                                                          otp::SubmitPolicy policy);
   boost::asio::awaitable<FormState> record_submission(FormKey key, std::string form_type, std::string content_hash,
                                                       TimePoint now);
 

@@ -9,6 +9,7 @@
 #include <leadpipe/events/topics.hpp>
 #include <leadpipe/http/json.hpp>
 
+#include "client_ip.hpp"
 #include "form_store.hpp"
 #include "forms.hpp"
 #include "handlers.hpp"
@@ -37,6 +38,12 @@ HttpError too_many(std::string detail, std::chrono::seconds retry_after) {
   HttpError err(429, "Too Many Requests", std::move(detail));
   err.headers.emplace_back("Retry-After", std::to_string(retry_after.count()));
   return err;
+}
+
+// The client address the per-IP limits count (proxies only if trusted).
+std::string client_address(const Deps& d, const Request& req) {
+  return client_ip(req.remote_addr, req.header("Forwarded"), req.header("X-Forwarded-For"),
+                   d.config.trusted_proxies);
 }
 
 std::string member_string(const rapidjson::Value& doc, const char* name) {
@@ -99,7 +106,8 @@ awaitable<Response> send_otp(Deps& d, Request& req, const Site& site) {
   std::string hash = otp::hash_code(d.config.otp_pepper, tenant, who.campaign, who.phone, code);
   const auto now = d.now();
   const auto policy = policy_of(d.config);
-  auto result = co_await d.forms.begin_send(key, req.remote_addr, std::move(hash), now, policy);
+  std::string ip = client_address(d, req);
+  auto result = co_await d.forms.begin_send(key, std::move(ip), std::move(hash), now, policy);
   if (result.kind == SendResult::Kind::already_verified) {
     co_return Response::json(200, R"({"status":"verified"})");
   }
@@ -195,6 +203,18 @@ awaitable<Response> submit_form(Deps& d, Request& req, const Site&) {
   const std::string campaign = member_string(doc, "campaign");
   FormKey key{tenant, campaign, phone->e164};
   const auto now = d.now();
+  {
+    const otp::SubmitPolicy limits{d.config.form_submit_window, d.config.form_submit_max_per_phone,
+                                   d.config.form_submit_max_per_ip};
+    std::string ip = client_address(d, req);
+    const auto decision = co_await d.forms.charge_submit(key, std::move(ip), now, limits);
+    if (!decision.allowed) {
+      d.metrics.rejected(kChannel, "rate_limited_" + decision.reason);
+      d.logger.info("form submit refused", {{"request_id", req.request_id}, {"tenant", tenant},
+                                            {"reason", decision.reason}});
+      throw too_many("too many form submissions; try again later", decision.retry_after);
+    }
+  }
   const bool verified = co_await d.forms.is_verified(key, now);
   if (!verified) {
     d.metrics.rejected(kChannel, "not_verified");

@@ -47,6 +47,16 @@ SendDecision decide_send(const History& history, TimePoint now, const Policy& po
   return d;
 }
 
+SendDecision decide_submit(const History& history, TimePoint now, const SubmitPolicy& policy) {
+  if (auto wait = window_full(history.phone_sends, now, policy.window, policy.max_per_phone)) {
+    return {false, "submit_phone_limit", *wait};
+  }
+  if (auto wait = window_full(history.ip_sends, now, policy.window, policy.max_per_ip)) {
+    return {false, "submit_ip_limit", *wait};
+  }
+  return {};
+}
+
 VerifyOutcome decide_verify(const std::optional<Pending>& pending, std::string_view given_hash, TimePoint now,
                             int max_attempts) {
   if (!pending) return VerifyOutcome::no_code;

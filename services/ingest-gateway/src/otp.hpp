@@ -36,6 +36,18 @@ struct SendDecision {
 
 SendDecision decide_send(const History& history, TimePoint now, const Policy& policy);
 
+// Campaign-form submits per phone and per client IP in a sliding window.
+struct SubmitPolicy {
+  std::chrono::seconds window{3600};
+  int max_per_phone = 10;
+  int max_per_ip = 60;
+};
+
+// Earlier submit attempts (History's fields: this phone's, this IP's).
+// Refused reasons: "submit_phone_limit", "submit_ip_limit"; retry_after is
+// when the window frees a slot.
+SendDecision decide_submit(const History& history, TimePoint now, const SubmitPolicy& policy);
+
 struct Pending {
   std::string code_hash;
   TimePoint expires_at;

@@ -137,3 +137,39 @@ TEST_CASE("submissions: idempotent per content, application never downgrades", "
   CHECK_FALSE(s.did_application);
   CHECK_FALSE(s.duplicate);
 }
+
+TEST_CASE("form submit limits per phone and per IP with an injected clock", "[pg]") {
+  Db db;
+  pqxx::connection c(db.url);
+  const otp::SubmitPolicy p{3600s, 2, 3};
+  const FormKey a{"demo", "drone-2027", "+919820144512"};
+  const FormKey b{"demo", "drone-2027", "+919820144513"};
+  const FormKey other_tenant{"other", "drone-2027", "+919820144512"};
+
+  CHECK(forms_db::charge_submit(c, a, "10.0.0.1", t0, p).allowed);
+  CHECK(forms_db::charge_submit(c, a, "10.0.0.2", t0 + 10s, p).allowed);
+  auto d = forms_db::charge_submit(c, a, "10.0.0.3", t0 + 20s, p);
+  CHECK_FALSE(d.allowed);
+  CHECK(d.reason == "submit_phone_limit");
+  CHECK(d.retry_after == 3580s);
+  // Tenants are separate; a refused attempt was not recorded.
+  CHECK(forms_db::charge_submit(c, other_tenant, "10.0.0.1", t0 + 20s, p).allowed);
+
+  // Per IP across phones: 10.0.0.1 already has one.
+  CHECK(forms_db::charge_submit(c, b, "10.0.0.1", t0 + 30s, p).allowed);
+  CHECK(forms_db::charge_submit(c, b, "10.0.0.1", t0 + 40s, p).allowed);  // 10.0.0.1: t0, +30, +40
+  const FormKey c3{"demo", "drone-2027", "+919820144514"};
+  d = forms_db::charge_submit(c, c3, "10.0.0.1", t0 + 50s, p);
+  CHECK_FALSE(d.allowed);
+  CHECK(d.reason == "submit_ip_limit");
+  CHECK(d.retry_after == 3550s);
+  CHECK(forms_db::charge_submit(c, c3, "10.0.0.4", t0 + 50s, p).allowed);  // another IP
+
+  // The window passes: allowed again, and old rows are pruned.
+  CHECK(forms_db::charge_submit(c, a, "10.0.0.9", t0 + 3601s, p).allowed);
+  pqxx::read_transaction tx(c);
+  CHECK(tx.exec_params1("SELECT count(*) FROM ingest.form_submits WHERE tenant = 'demo' AND scope = 'phone' "
+                        "AND subject = $1",
+                        a.phone)[0]
+            .as<int>() == 2);
+}

@@ -55,6 +55,21 @@ TEST_CASE("otp sends: cooldown, per-phone window, per-IP window with Retry-After
   CHECK(d.retry_after == 3550s);
 }
 
+TEST_CASE("form submits: per-phone and per-IP windows with Retry-After", "[unit]") {
+  const otp::SubmitPolicy p{3600s, 2, 3};
+  CHECK(otp::decide_submit({}, t0, p).allowed);
+  CHECK(otp::decide_submit({{t0 - 10s}, {t0 - 10s}}, t0, p).allowed);
+  auto d = otp::decide_submit({{t0 - 100s, t0 - 10s}, {}}, t0, p);
+  CHECK_FALSE(d.allowed);
+  CHECK(d.reason == "submit_phone_limit");
+  CHECK(d.retry_after == 3500s);
+  CHECK(otp::decide_submit({{t0 - 3600s, t0 - 10s}, {}}, t0, p).allowed);  // the older one left the window
+  d = otp::decide_submit({{t0 - 5s}, {t0 - 30s, t0 - 20s, t0 - 10s}}, t0, p);
+  CHECK_FALSE(d.allowed);
+  CHECK(d.reason == "submit_ip_limit");
+  CHECK(d.retry_after == 3570s);
+}
+
 TEST_CASE("otp verification: match, wrong with attempts, last attempt burns, expiry", "[unit]") {
   const auto hash = otp::hash_code("pepper", "demo", "c1", "+919820144512", "123456");
   const otp::Pending pending{hash, t0 + 300s, 0};
