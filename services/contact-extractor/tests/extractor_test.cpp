@@ -515,3 +515,17 @@ TEST_CASE("emails: an address the writer sent to, or the wrong one of a correcti
   // A sentence boundary ends the cue.
   CHECK(emails_of("I sent it to them yesterday. My email is tom.b@gmail.com") == V{"tom.b@gmail.com"});
 }
+
+TEST_CASE("names and numbers: batch 21 rules", "[unit]") {
+  CHECK(name_of("Hello! Name is Farah Aziz, mobile 0812 3030 4040") == "Farah Aziz");
+  CHECK(name_of("I m Arjun, my no. +91 99001 23456") == "Arjun");
+  CHECK(name_of({{B, "Halo! Dengan siapa kami berbicara?"}, {U, "sama Lina kak"}}) == "Lina");
+  CHECK(name_of("Terima kasih infonya kak, saya diskusikan dulu dengan orang tua") == "<none>");
+  CHECK(name_of("saya tanyakan ke ortu dulu ya kak") == "<none>");
+  CHECK(name_of("saya I Wayan Sudarma dari Gianyar") == "I Wayan Sudarma");
+  CHECK(name_of({{B, "Boleh tahu nama lengkap kakak?"}, {U, "Ni Luh Putu Ariani"}}) == "Ni Luh Putu Ariani");
+  CHECK(name_of("i think ni luh is nice") == "<none>");
+  CHECK(phones_of("Reference number 5566778899, I paid yesterday") == V{});
+  CHECK(phones_of("My account number is 0812345678901, can you check the payment?") == V{});
+  CHECK(phones_of("my phone number is 0812 5566 7788") == V{"+6281255667788"});
+}

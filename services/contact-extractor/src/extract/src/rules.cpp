@@ -56,7 +56,7 @@ constexpr const char* kNameTriggers =
     // 12 id weak: saya/aku X (clause start)
     "|(\\b(?:saya|aku|sy|sya|saia|gue|gw|gua|aq|ak|abdi|kulo|kula)\\b)"
     // 13 en weak: I'm / I am X (clause start)
-    "|(\\b(?:i'?m|i\\s+am)\\b)"
+    "|(\\b(?:i'?m|i\\s+am|i\\s+m)\\b)"
     // 14 pt weak: (eu) sou X (clause start)
     "|(\\b(?:eu\\s+)?sou\\b)"
     // 15 it's X (clause start; mostly a slot reply)
@@ -69,7 +69,7 @@ constexpr const char* kNameTriggers =
     // 18 pt answers: "É a Juliana", "Com o Pedro", "Fala a Carla" (clause start)
     "|(\\b(?:e|eh|com|fala)\\s+(?:o|a)\\b)"
     // 19 a label without a colon mid-message: "…, nama Wahyu" (clause start; honorifics not skipped)
-    "|(\\b(?:nama|name|nome|naam)(?:\\s+(?:lengkap|panggilan|completo))?\\b)"
+    "|(\\b(?:nama|name|nome|naam)(?:\\s+(?:lengkap|panggilan|completo))?(?:\\s+(?:is|adalah|e|eh))?\\b)"
     // 20 id: booking "atas nama X" (not a bank account's or a child's)
     "|(\\batas\\s+nama\\b|\\ba\\s?[./]\\s?n\\b\\.?)"
     // 21 Hindi: main/mai X hoon
@@ -129,6 +129,26 @@ constexpr std::array<TriggerClass, 25> kClasses = {{
 
 // Words that may stand between a clause boundary and a trigger ("Halo kak,
 // saya …", "ok, I'm …", "ya ini …").
+// Indonesian verbs with the -kan suffix ("diskusikan", "tanyakan",
+// "daftarkan", "kabarkan"): never a name ("saya diskusikan dulu").
+bool is_id_verb(std::string_view w) {
+  return w.size() >= 7 && w.substr(w.size() - 3) == "kan";
+}
+
+// Balinese names open with a gender particle and a birth-order name: "Ni Luh
+// Putu Ariani", "I Wayan Sudarma", "I Gusti Ngurah Rai". The particle ("ni",
+// "i") is otherwise a stopword.
+bool balinese_particle(std::string_view f, std::string_view w, std::size_t e) {
+  if (w != "ni" && w != "i") return false;
+  while (e < f.size() && f[e] == ' ') ++e;
+  std::size_t k = e;
+  while (k < f.size() && f[k] >= 'a' && f[k] <= 'z') ++k;
+  static constexpr std::array<std::string_view, 11> kNext = {"luh",   "putu",  "made",  "kadek", "nyoman", "komang",
+                                                             "ketut", "wayan", "gede",  "gusti", "nengah"};
+  const std::string_view next = f.substr(e, k - e);
+  return std::find(kNext.begin(), kNext.end(), next) != kNext.end();
+}
+
 bool is_filler(std::string_view w) {
   static constexpr std::array<std::string_view, 43> k = {
       "ya", "iya", "oh", "eh", "ah", "nah", "jadi", "btw", "yes", "yeah", "sim", "well", "so", "um", "hmm",
@@ -681,9 +701,9 @@ std::optional<NameHit> Rules::parse_forward(const text::Folded& fo, std::string_
     const bool capitalised_first_name =
         cased && words.empty() && w.cap && w.fw.size() >= 3 && !w.initial && !is_relation_word(w.fw) &&
         (mode == kStrong || mode == kLabel || next_word_is_capitalised_name(fo, o, e));
-    if (!capitalised_short_name && !capitalised_first_name &&
+    if (!capitalised_short_name && !capitalised_first_name && !(words.empty() && balinese_particle(f, w.fw, e)) &&
         (lexicon::is_stopword(w.fw) || (!stem.empty() && (lexicon::is_stopword(stem) || lexicon::is_honorific(stem))) ||
-         is_program_word(w.fw))) {
+         is_program_word(w.fw) || is_id_verb(w.fw))) {
       stop_word = w.fw;
       break;
     }
@@ -810,7 +830,7 @@ std::optional<NameHit> Rules::parse_backward(const text::Folded& fo, std::string
     if (!words.empty() && (w.fw == "main" || w.fw == "mai" || w.fw == "i" || w.fw == "saya" || w.fw == "aku" ||
                            w.fw == "sy" || w.fw == "eu" || w.fw == "dengan" || w.fw == "dgn" || w.fw == "ini"))
       break;
-    if (lexicon::is_stopword(w.fw) || is_program_word(w.fw)) return std::nullopt;
+    if (lexicon::is_stopword(w.fw) || is_program_word(w.fw) || is_id_verb(w.fw)) return std::nullopt;
     if (cased && !w.cap) return std::nullopt;
     words.push_back(w);
     if (words.size() > 4) return std::nullopt;
@@ -874,7 +894,9 @@ std::optional<NameHit> Rules::parse_bare(const text::Folded& fo, std::string_vie
       i = e;
       continue;
     }
-    if (words.empty() && (lexicon::is_honorific(w.fw) || lexicon::is_greeting(w.fw) || is_filler(w.fw))) {
+    // "sama Lina kak" / "dengan Lina" answering "Dengan siapa?": a leading "with" is dropped.
+    if (words.empty() && (lexicon::is_honorific(w.fw) || lexicon::is_greeting(w.fw) || is_filler(w.fw) ||
+                          w.fw == "sama" || w.fw == "dengan" || w.fw == "dgn")) {
       i = e;
       if (i < f.size() && f[i] == '.') ++i;
       continue;
@@ -890,7 +912,13 @@ std::optional<NameHit> Rules::parse_bare(const text::Folded& fo, std::string_vie
       i = e;
       continue;
     }
-    if (lexicon::is_stopword(w.fw) || is_program_word(w.fw) || lexicon::is_org_word(w.fw) || is_laughter(w.fw))
+    if (words.empty() && balinese_particle(f, w.fw, e)) {
+      words.push_back(w);
+      i = e;
+      continue;
+    }
+    if (lexicon::is_stopword(w.fw) || is_program_word(w.fw) || lexicon::is_org_word(w.fw) || is_laughter(w.fw) ||
+        is_id_verb(w.fw))
       return std::nullopt;
     if (e - i < 2) return std::nullopt;  // "P" (a ping), "k"
     const std::string_view stem = strip_nya(w.fw);
@@ -1168,20 +1196,39 @@ void Rules::find_phones(const text::Folded& fo, bool lenient, PhoneScan& out) co
       // The nearest cue decides: "no. order 0812…" is an order number,
       // "pendaftaran S1 … WA saya 0812…" a phone.
       std::size_t last_phone = std::string_view::npos, last_neg = std::string_view::npos;
+      std::string_view phone_word, neg_text;
       StringPiece bs(before.data(), before.size());
       StringPiece cm;
       std::size_t p = 0;
       while (p < before.size() && phone_cue_.Match(bs, p, before.size(), RE2::UNANCHORED, &cm, 1)) {
         last_phone = static_cast<std::size_t>(cm.data() - before.data());
+        phone_word = std::string_view(cm.data(), cm.size());
         p = last_phone + std::max<std::size_t>(cm.size() - 1, 1);
       }
       p = 0;
       while (p < before.size() && neg_cue_.Match(bs, p, before.size(), RE2::UNANCHORED, &cm, 1)) {
         last_neg = static_cast<std::size_t>(cm.data() - before.data());
+        neg_text = std::string_view(cm.data(), cm.size());
         p = last_neg + std::max<std::size_t>(cm.size() - 1, 1);
       }
       if (last_neg != std::string_view::npos && (last_phone == std::string_view::npos || last_neg > last_phone))
         continue;
+      // "reference number 55…", "account no. 12…", "ID nomor …": a generic
+      // "number" word right after a non-phone cue belongs to that cue.
+      if (last_neg != std::string_view::npos && last_phone != std::string_view::npos) {
+        auto alnum = [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'); };
+        std::size_t ws = last_phone, we = last_phone + phone_word.size();
+        while (ws < we && !alnum(before[ws])) ++ws;
+        while (we > ws && !alnum(before[we - 1])) --we;
+        std::size_t ne = last_neg + neg_text.size();
+        while (ne > last_neg && !alnum(before[ne - 1])) --ne;
+        const std::string_view word = before.substr(ws, we - ws);
+        static constexpr std::array<std::string_view, 8> kGeneric = {"number", "num", "no", "nomor", "nomer",
+                                                                     "nmr", "numero", "nr"};
+        const bool generic = std::find(kGeneric.begin(), kGeneric.end(), word) != kGeneric.end();
+        const bool adjacent = ne <= ws && before.substr(ne, ws - ne).find_first_not_of(" .:#-/") == std::string_view::npos;
+        if (generic && adjacent) continue;
+      }
       cue = last_phone != std::string_view::npos;
     }
     // Prices, dates, times.
