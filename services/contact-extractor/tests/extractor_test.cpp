@@ -528,4 +528,6 @@ TEST_CASE("names and numbers: batch 21 rules", "[unit]") {
   CHECK(phones_of("Reference number 5566778899, I paid yesterday") == V{});
   CHECK(phones_of("My account number is 0812345678901, can you check the payment?") == V{});
   CHECK(phones_of("my phone number is 0812 5566 7788") == V{"+6281255667788"});
+  CHECK(name_of({{B, "Nama lengkap sesuai ijazah ya kak"}, {U, "Ni Luh Putu Ariani"}}) == "Ni Luh Putu Ariani");
+  CHECK(name_of({{B, "Pendaftaran dibuka sampai akhir bulan ya kak"}, {U, "Oke"}}) == "<none>");
 }

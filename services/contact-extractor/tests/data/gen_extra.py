@@ -646,6 +646,9 @@ c("id",[B("Boleh tahu nama lengkap kakak?"),U("Ni Luh Putu Ariani")],"Ni Luh Put
 c("en",[U("My account number is 0812345678901, can you check the payment?")],None,[],[],tags=["batch21"])
 c("id",[U("ID no. 081234567890 itu nomor member saya kak")],None,[],[],tags=["batch21"])
 c("id",[U("saya tanyakan ke ortu dulu ya kak")],None,[],[],tags=["batch21"])
+c("id",[B("Nama lengkap sesuai ijazah ya kak"),U("Ni Luh Putu Ariani")],"Ni Luh Putu Ariani",[],[],tags=["batch21","request-form"])
+c("id",[B("Email nya ya kak, untuk kirim brosur"),U("wulan.sari@gmail.com")],None,[],["wulan.sari@gmail.com"],tags=["batch21","request-form"])
+c("id",[B("Terima kasih kak, pendaftaran dibuka sampai akhir bulan ya kak"),U("Oke")],None,[],[],tags=["batch21","trap"])
 with open(__import__("os").path.join(__import__("os").path.dirname(__import__("os").path.abspath(__file__)),"extra.jsonl"),"w") as f:
     for x in cases: f.write(json.dumps(x,ensure_ascii=False)+"\n")
 print(len(cases))

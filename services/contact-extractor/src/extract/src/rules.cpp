@@ -419,7 +419,10 @@ Rules::Rules(const TenantConfig& cfg)
           "\\?|:\\s*(?:\\n|$)|\\b(?:boleh|minta|mohon|tolong|silakan|silahkan|sebutkan|tuliskan|ketik|isi|kirim(?:kan)?|"
           "share|send|tell|provide|enter|type|please|pls|kindly|may\\s+i|can\\s+i|could\\s+i|could\\s+you|"
           "can\\s+you|let\\s+me\\s+know|what'?s|informe|informar|me\\s+(?:passa|manda|envia|diz|fala)|pode|"
-          "poderia|diga|qual|bataiye|batayein|batao|bataye|dijiye|share\\s+karein)\\b",
+          "poderia|diga|qual|bataiye|batayein|batao|bataye|dijiye|share\\s+karein)\\b|"
+          // a request that opens with the field: "Nama lengkap sesuai ijazah ya kak", "Email nya ya kak"
+          "^\\W*(?:nama|e-?mail|alamat\\s+e-?mail|(?:no|nomor|nomer)\\.?\\s*(?:hp|wa|whatsapp|telp|telepon))\\b[^\\n?]{0,40}"
+          "\\bya+\\b",
           opts()),
       ask_name_(
           "\\b(?:nama\\s*(?:lengkap\\s+|panggilan\\s+)?(?:kakak|kak|ka|anda|kamu|mu|nya|bapak|ibu|bpk|sdr|saudara|adik|"
