@@ -531,3 +531,14 @@ TEST_CASE("names and numbers: batch 21 rules", "[unit]") {
   CHECK(name_of({{B, "Nama lengkap sesuai ijazah ya kak"}, {U, "Ni Luh Putu Ariani"}}) == "Ni Luh Putu Ariani");
   CHECK(name_of({{B, "Pendaftaran dibuka sampai akhir bulan ya kak"}, {U, "Oke"}}) == "<none>");
 }
+
+TEST_CASE("names and numbers: signature blocks, nationalities, old numbers", "[unit]") {
+  CHECK(name_of("Best regards,\nThomas Müller\n+49 151 23456789") == "Thomas Müller");
+  CHECK(name_of("Thanks,\nBudi\nSaya mau tanya biaya kuliah jurusan hukum dan ekonomi") == "<none>");
+  CHECK(name_of("I'm Indonesian, living in Perth. What are the fees?") == "<none>");
+  CHECK(name_of("Hi, I'm Julian, I'm Australian but studying in Bali") == "Julian");
+  CHECK(phones_of("Please note my new number: 0856 1122 3344 (the old one 0856 1122 3300 is gone)") ==
+        V{"+6285611223344"});
+  CHECK(phones_of("nomor lama saya 0812 1111 2222 sudah tidak aktif, pakai 0813 3333 4444") == V{"+6281333334444"});
+  CHECK(phones_of("I am 17 years old, my number 0812 1111 2222") == V{"+6281211112222"});
+}

@@ -149,6 +149,27 @@ bool balinese_particle(std::string_view f, std::string_view w, std::size_t e) {
   return std::find(kNext.begin(), kNext.end(), next) != kNext.end();
 }
 
+// "I'm Indonesian, living in Perth": nationalities are not names.
+bool is_demonym(std::string_view w) {
+  static constexpr std::array<std::string_view, 36> k = {
+      "indonesian", "malaysian", "singaporean", "filipino", "filipina", "thai", "vietnamese", "chinese", "japanese",
+      "korean", "indian", "pakistani", "bangladeshi", "nepali", "lankan", "australian", "american", "canadian",
+      "british", "english", "irish", "scottish", "german", "french", "dutch", "italian", "spanish", "portuguese",
+      "brazilian", "mexican", "arab", "arabic", "turkish", "nigerian", "kenyan", "foreigner"};
+  return std::find(k.begin(), k.end(), w) != k.end();
+}
+
+// "(the old one 0856 …)", "nomor lama saya 0812 …", "meu número antigo …":
+// the words right before a number say it is no longer the writer's.
+bool old_number_before(std::string_view near) {
+  static const RE2 old(
+      "(?:\\b(?:old|previous|former|lama|antigo|anterior)\\s+(?:one|number|no|nomor|nomer|numero|hp|wa|phone|mobile)?"
+      "|\\b(?:nomor|nomer|no|number|numero|hp|wa)\\s+(?:lama|antigo|anterior)(?:\\s+(?:saya|sy|aku|ku|meu))?)"
+      "\\s*(?:is|was|adalah|era|e|:|=)?\\s*\\(?\\s*$",
+      opts());
+  return RE2::PartialMatch(StringPiece(near.data(), near.size()), old);
+}
+
 bool is_filler(std::string_view w) {
   static constexpr std::array<std::string_view, 43> k = {
       "ya", "iya", "oh", "eh", "ah", "nah", "jadi", "btw", "yes", "yeah", "sim", "well", "so", "um", "hmm",
@@ -351,7 +372,8 @@ Rules::Rules(const TenantConfig& cfg)
           "selamat\\s+(?:pagi|siang|sore|malam)|bom\\s+dia|boa\\s+(?:tarde|noite)|assalamu'?alaikum)\\b[\\s,!.]*",
           opts()),
       sign_off_(
-          "(?:regards|best|cheers|thanks|thank\\s+you|terima\\s+kasih|makasih|salam|hormat\\s+saya|obrigad[oa]|"
+          "(?:(?:best|kind|warm|warmest)\\s+(?:regards|wishes)|many\\s+thanks|thanks\\s+(?:a\\s+lot|so\\s+much)|"
+          "regards|best|cheers|thanks|thank\\s+you|terima\\s+kasih|makasih|salam|hormat\\s+saya|obrigad[oa]|"
           "atenciosamente|abracos|att|dhanyavad|shukriya)\\s*[,\\n\\-]+\\s*",
           opts()),
       phone_candidate_("\\+?\\(?\\+?\\d[\\d \\t().\\-]*\\d", opts()),
@@ -706,7 +728,7 @@ std::optional<NameHit> Rules::parse_forward(const text::Folded& fo, std::string_
         (mode == kStrong || mode == kLabel || next_word_is_capitalised_name(fo, o, e));
     if (!capitalised_short_name && !capitalised_first_name && !(words.empty() && balinese_particle(f, w.fw, e)) &&
         (lexicon::is_stopword(w.fw) || (!stem.empty() && (lexicon::is_stopword(stem) || lexicon::is_honorific(stem))) ||
-         is_program_word(w.fw) || is_id_verb(w.fw))) {
+         is_program_word(w.fw) || is_id_verb(w.fw) || (words.empty() && is_demonym(w.fw)))) {
       stop_word = w.fw;
       break;
     }
@@ -1079,8 +1101,34 @@ std::optional<NameHit> Rules::find_name(const text::Folded& fo, std::string_view
         if (at == std::string_view::npos) continue;
         k = at + fv.size();
         bool tail_clean = true;
-        for (; k < f.size(); ++k)
-          if (text::is_ascii_alpha(f[k]) || text::is_digit(f[k])) tail_clean = false;
+        std::size_t t = k;
+        while (t < f.size() && (f[t] == ' ' || f[t] == '\t' || f[t] == ',' || f[t] == '.')) ++t;
+        if (t < f.size() && f[t] == '\n') {
+          // A signature block: the name on its own line, then contact lines
+          // ("+49 151 …", "WA: …", "x@y.com") with at most a few label words.
+          int words = 0;
+          bool in_word = false, in_address = false;
+          for (std::size_t q = t; q < f.size(); ++q) {
+            const char ch = f[q];
+            if (ch == ' ' || ch == '\n' || ch == '\t') {
+              in_word = in_address = false;
+              continue;
+            }
+            if (ch == '@') in_address = true;
+            if (text::is_ascii_alpha(ch) && !in_word && !in_address) {
+              in_word = true;
+              // an address's local part is not a word
+              const std::size_t sp = f.find_first_of(" \n\t", q);
+              const std::string_view token = f.substr(q, sp == std::string_view::npos ? std::string_view::npos : sp - q);
+              if (token.find('@') == std::string_view::npos) ++words;
+              else in_address = true;
+            }
+          }
+          tail_clean = words <= 3;
+        } else {
+          for (; k < f.size(); ++k)
+            if (text::is_ascii_alpha(f[k]) || text::is_digit(f[k])) tail_clean = false;
+        }
         if (tail_clean && (!cased || std::isupper(static_cast<unsigned char>(h->value[0])))) consider(std::move(h));
       }
     }
@@ -1233,6 +1281,11 @@ void Rules::find_phones(const text::Folded& fo, bool lenient, PhoneScan& out) co
         if (generic && adjacent) continue;
       }
       cue = last_phone != std::string_view::npos;
+    }
+    // A number the writer says is their old one.
+    {
+      const std::size_t ob = b > 32 ? b - 32 : 0;
+      if (old_number_before(f.substr(ob, b - ob))) continue;
     }
     // Prices, dates, times.
     {
