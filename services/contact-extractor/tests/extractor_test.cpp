@@ -542,3 +542,9 @@ TEST_CASE("names and numbers: signature blocks, nationalities, old numbers", "[u
   CHECK(phones_of("nomor lama saya 0812 1111 2222 sudah tidak aktif, pakai 0813 3333 4444") == V{"+6281333334444"});
   CHECK(phones_of("I am 17 years old, my number 0812 1111 2222") == V{"+6281211112222"});
 }
+
+TEST_CASE("slots: a question for someone else's name does not await the writer's", "[unit]") {
+  CHECK(name_of({{B, "Siapa nama adik yang mau didaftarkan?"}, {U, "Kevin, kelas 6"}}) == "<none>");
+  CHECK(name_of({{B, "Nama calon siswa dan asal sekolahnya kak?"}, {U, "Aurel, SMPN 1 Depok"}}) == "<none>");
+  CHECK(name_of({{B, "Boleh tahu nama kakak?"}, {U, "Kevin"}}) == "Kevin");
+}

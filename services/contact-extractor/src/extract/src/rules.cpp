@@ -1548,8 +1548,15 @@ unsigned Rules::asked_slots(std::string_view folded, bool has_phone, bool has_em
   StringPiece in(folded.data(), folded.size());
   if (!RE2::PartialMatch(in, ask_signal_)) return 0;
   unsigned slots = 0;
-  if (RE2::PartialMatch(in, ask_name_) ||
-      (RE2::PartialMatch(in, ask_name_general_) && !RE2::PartialMatch(in, ask_name_other_)))
+  // The name of someone else to be enrolled: "Siapa nama adik yang mau
+  // didaftarkan?", "Nama calon siswa?" (the writer's own name is what we capture).
+  static const RE2 third_party(
+      "\\bnama\\s+\\w+\\s+(?:yang|yg)\\s+(?:mau|akan|ingin|hendak|mo)\\s+(?:di)?daftar(?:kan)?\\b|"
+      "\\bnama\\s+calon\\s+(?:siswa|murid|mahasiswa|peserta|pasien)\\b",
+      opts());
+  if ((RE2::PartialMatch(in, ask_name_) ||
+       (RE2::PartialMatch(in, ask_name_general_) && !RE2::PartialMatch(in, ask_name_other_))) &&
+      !RE2::PartialMatch(in, third_party))
     slots |= slot_bit(Slot::name);
   if (!has_phone && RE2::PartialMatch(in, ask_phone_)) slots |= slot_bit(Slot::phone);
   if (!has_email && RE2::PartialMatch(in, ask_email_)) slots |= slot_bit(Slot::email);
