@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""CSV for the import benchmark: gen_csv.py ROWS EXISTING_PHONES_FILE > leads.csv
+"""CSV for the import benchmark: gen_csv.py ROWS EXISTING_PHONES_FILE [PREFIX] > leads.csv
 
 Realistic mix for an expo / vendor list: new people (Indonesian mobiles written
-as 0857…, some with +62 and spaces), ~3 % already in the CRM (phones from
+as PREFIX… (default 0857), some with +62 and spaces), ~3 % already in the CRM (phones from
 EXISTING_PHONES_FILE, one E.164 per line: the import adds tags / fills fields →
 updated or duplicate), ~2 % repeated inside the file (duplicate), ~1 % invalid
 (a phone that is not one and no e-mail), quoted names with commas, tags in one
@@ -13,6 +13,7 @@ import sys
 
 rows = int(sys.argv[1])
 existing = [l.strip() for l in open(sys.argv[2]) if l.strip()]
+prefix = sys.argv[3] if len(sys.argv) > 3 else "0857"
 rnd = random.Random(42)
 first = ["Budi", "Siti", "Agus", "Dewi", "Rudi", "Sri", "Andi", "Rina", "Joko", "Putri", "Hendra", "Nur", "Eko",
          "Ayu", "Dian", "Fajar", "Indah", "Rizky", "Yuni", "Arif", "Maya", "Adi", "Ratna", "Fitri", "Hadi"]
@@ -42,7 +43,7 @@ for i in range(1, rows + 1):
         phone, email = existing[(i * 31) % len(existing)], ""        # already a lead
     else:
         n = f"{(i * 7919) % 100000000:08d}"
-        phone = f"0857{n}" if i % 3 else f"+62 857 {n[:4]} {n[4:]}"
+        phone = f"{prefix}{n}" if i % 3 else f"+62 {prefix[1:]} {n[:4]} {n[4:]}"
         seen.append(phone)
         email = f"{f.lower()}.{l.lower()}{i}@example.com" if rnd.random() < 0.6 else ""
     t = ";".join(sorted(rnd.sample(tags, rnd.randint(0, 2))))

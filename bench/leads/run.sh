@@ -5,6 +5,15 @@
 #
 #   bench/leads/run.sh          # LEADS=1000000 IMPORT_ROWS=100000 DURATION=10 CONCURRENCY=8
 #
+#   KEEP_DB=1      keep the generated database (its name is printed) for REUSE_DB
+#   REUSE_DB=name  skip the generation and use that kept database; the CSV's new
+#                  phones get a prefix per earlier import (0857, 0858, …) so each
+#                  run imports new people again (the tenant grows by their count)
+#   EMPTY_IMPORT=1 also import the same file into a new, empty tenant
+#   SKIP_LIST=1    import only (no list measurements)
+#
+# On failure the tail of the lead-store log is printed and the log is kept.
+#
 # 1. A fresh database, migrations (leadctl), 1M leads for tenant `bench`
 #    generated in SQL (gen_leads.sql: stages, tiers, tags, assignees, names,
 #    phones, e-mails, created_at over two years), VACUUM ANALYZE.
@@ -46,7 +55,7 @@ pg_admin="${BENCH_PG_ADMIN_URL:-host=127.0.0.1 port=55532 user=postgres dbname=p
 kafka="${BENCH_KAFKA:-127.0.0.1:59192}"
 pg_log="${BENCH_PG_LOG:-$root/.local/test/pg/server.log}"
 run_id="bench_leads_$(date +%s)_$$"
-db="$run_id"
+db="${REUSE_DB:-$run_id}"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 work="$(mktemp -d)"
 svc_pid=""
@@ -55,15 +64,27 @@ stop_service() {
   svc_pid=""
 }
 cleanup() {
+  local rc=$?
   stop_service
-  psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  if [[ -n "${REUSE_DB:-}" || -n "${KEEP_DB:-}" ]]; then
+    echo "database kept: REUSE_DB=$db" >&2
+  else
+    psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+  if ((rc != 0)) && [[ -s "$work/lead-store.log" ]]; then
+    # Keep the service log of a failed run: it holds the cause of a 5xx.
+    local kept="${TMPDIR:-/tmp}/leads-bench-$run_id.log"
+    cp "$work/lead-store.log" "$kept"
+    echo "---- lead-store log (tail; all of it in $kept) ----" >&2
+    tail -n 40 "$kept" >&2
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 started_load="$(load)"
 
-psql "$pg_admin" -qc "CREATE DATABASE $db" >/dev/null
+[[ -n "${REUSE_DB:-}" ]] || psql "$pg_admin" -qc "CREATE DATABASE $db" >/dev/null
 pg_url="${pg_admin/dbname=postgres/dbname=$db}"
 psql_db() { psql "$pg_url" -X -v ON_ERROR_STOP=1 "$@"; }
 jwt_secret="bench-jwt-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -74,14 +95,19 @@ export LEADPIPE_CONFIG_FILE=/dev/null KAFKA_BROKERS="$kafka" KAFKA_TOPIC_PREFIX=
 "$leadctl" migrate --schema leads >/dev/null
 token="$("$leadctl" token --tenant bench --role admin --sub bench-admin --ttl 7200)"
 
-echo "generating $leads leads (load average $(load))..."
-t0=$(date +%s.%N)
-psql_db -q -v tenant=bench -v n="$leads" -f "$here/gen_leads.sql" >/dev/null
-gen_s=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
-echo "generated in ${gen_s}s: $(psql_db -Atc "SELECT pg_size_pretty(pg_total_relation_size('leads.leads'))") with indexes"
+if [[ -z "${REUSE_DB:-}" ]]; then
+  echo "generating $leads leads (load average $(load))..."
+  t0=$(date +%s.%N)
+  psql_db -q -v tenant=bench -v n="$leads" -f "$here/gen_leads.sql" >/dev/null
+  gen_s=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
+  echo "generated in ${gen_s}s: $(psql_db -Atc "SELECT pg_size_pretty(pg_total_relation_size('leads.leads'))") with indexes"
+else
+  leads=$(psql_db -Atc "SELECT count(*) FROM leads.leads WHERE tenant = 'bench' AND deleted_at IS NULL")
+  echo "reusing $db: $leads leads in tenant bench"
+fi
 
 start_service() {
-  "$service" 2>>"$work/lead-store.log" &
+  "$service" >>"$work/lead-store.log" 2>&1 &
   svc_pid=$!
   for _ in $(seq 1 150); do
     curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0
@@ -92,7 +118,17 @@ start_service() {
   exit 1
 }
 url="http://127.0.0.1:$port"
-api() { curl -fsS -H "Authorization: Bearer $token" "$url$1"; }
+api() {  # GET path: the body; on a non-2xx answer the status and body on stderr, exit 1
+  local out code
+  out="$(curl -sS -w '\n%{http_code}' -H "Authorization: Bearer $token" "$url$1")" || return 1
+  code="${out##*$'\n'}"
+  out="${out%$'\n'*}"
+  [[ "$code" == 2?? ]] || { echo "GET $1 answered $code: ${out:0:500}" >&2; return 1; }
+  printf '%s\n' "$out"
+}
+psql_db -qc "ALTER DATABASE $db RESET log_min_duration_statement" >/dev/null
+worst_p99=-; worst_ratio=-; all_errors=0; list_verdict=SKIPPED; measure_load=-
+if [[ -z "${SKIP_LIST:-}" ]]; then
 
 # ---- query shapes: request paths (URL-encoded) per shape ----------------------
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
@@ -185,16 +221,35 @@ for shape in $shapes; do
   all_errors=$((all_errors + errs))
 done
 list_verdict=$(python3 -c "print('PASS' if $worst_p99 <= 25 and $worst_ratio <= 1.5 and $all_errors == 0 else 'FAIL')")
+else
+  start_service
+fi
 
 # ---- CSV import vs COPY ----------------------------------------------------------
-psql_db -Atc "SELECT phone FROM leads.leads WHERE phone LIKE '+62812%' ORDER BY id LIMIT 3000" > "$work/existing.txt"
-python3 "$here/gen_csv.py" "$import_rows" "$work/existing.txt" > "$work/import.csv"
+# New people's numbers: 0857… on a fresh database, another operator prefix per
+# earlier import batch when the database is reused.
+prev_batches=$(psql_db -Atc "SELECT count(*) FROM leads.import_batches WHERE tenant = 'bench'")
+prefixes=(0857 0858 0859 0852 0853 0813 0815 0816 0817 0818 0819 0821 0822 0823 0831 0832 0838 0877 0878 0895)
+prefix="${prefixes[$((prev_batches % ${#prefixes[@]}))]}"
+psql_db -Atc "SELECT phone FROM leads.leads WHERE tenant = 'bench' AND phone LIKE '+62812%' ORDER BY id LIMIT 3000" \
+  > "$work/existing.txt"
+python3 "$here/gen_csv.py" "$import_rows" "$work/existing.txt" "$prefix" > "$work/import.csv"
+import_file() {  # token → "seconds counts"
+  local code secs
+  read -r code secs < <(curl -sS -o "$work/import.json" -w '%{http_code} %{time_total}\n' -X POST \
+    -H "Authorization: Bearer $1" -H 'Content-Type: text/csv' --data-binary @"$work/import.csv" \
+    "$url/api/v1/leads/import")
+  [[ "$code" == 200 || "$code" == 201 ]] || { echo "import answered $code: $(head -c 500 "$work/import.json")" >&2; return 1; }
+  echo "$secs $(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(",".join(f"{k}={d[k]}" for k in ("inserted", "updated", "duplicates", "invalid")))' "$work/import.json")"
+}
+# The import logs its phases (parse, prepare, load_existing, write_* …) at info.
+stop_service
+LOG_LEVEL=info start_service
+phases() { grep '"msg":"import"' "$work/lead-store.log" | tail -n 1 | sed -n 's/.*"phases_ms":"\([^"]*\)".*/\1/p'; }
 import_load="$(load)"
-read -r code secs < <(curl -sS -o "$work/import.json" -w '%{http_code} %{time_total}\n' -X POST \
-  -H "Authorization: Bearer $token" -H 'Content-Type: text/csv' --data-binary @"$work/import.csv" \
-  "$url/api/v1/leads/import")
-[[ "$code" == 200 || "$code" == 201 ]] || { echo "import answered $code: $(head -c 500 "$work/import.json")" >&2; exit 1; }
-counts=$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(" ".join(f"{k}={d[k]}" for k in ("inserted", "updated", "duplicates", "invalid")))' "$work/import.json")
+read -r secs counts < <(import_file "$token")
+[[ -n "${secs:-}" ]] || exit 1
+psql_db -qc "DROP TABLE IF EXISTS public.bench_copy"
 psql_db -qc "CREATE TABLE public.bench_copy (name text, phone text, email text, session_year text, program text,
              source text, tags text, city text)"
 t0=$(date +%s.%N)
@@ -204,9 +259,21 @@ import_rps=$(python3 -c "print(f'{$import_rows / $secs:.0f}')")
 copy_rps=$(python3 -c "print(f'{$import_rows / $copy_secs:.0f}')")
 import_ratio=$(python3 -c "print(f'{$copy_secs / $secs:.3f}')")
 import_verdict=$(python3 -c "print('PASS' if $secs < 30 else 'FAIL')")
-printf 'import %s rows: %.2f s (%s rows/s; %s) vs COPY %.3f s (%s rows/s): import/COPY throughput %s\n' \
-  "$import_rows" "$secs" "$import_rps" "$counts" "$copy_secs" "$copy_rps" "$import_ratio" | tee -a "$work/table.txt"
+printf 'import %s rows into the %s-lead tenant: %.2f s (%s rows/s; %s) vs COPY %.3f s (%s rows/s): import/COPY throughput %s (load average %s)\n' \
+  "$import_rows" "$leads" "$secs" "$import_rps" "$counts" "$copy_secs" "$copy_rps" "$import_ratio" "$import_load" | tee -a "$work/table.txt"
+echo "  phases (ms): $(phases)" | tee -a "$work/table.txt"
+empty_note=""
+if [[ -n "${EMPTY_IMPORT:-}" ]]; then
+  empty_token="$("$leadctl" token --tenant "empty_$run_id" --role admin --sub bench-admin --ttl 7200)"
+  empty_load="$(load)"
+  read -r esecs ecounts < <(import_file "$empty_token")
+  [[ -n "${esecs:-}" ]] || exit 1
+  printf 'import %s rows into an empty tenant: %.2f s (%s rows/s; %s) (load average %s)\n' "$import_rows" "$esecs" \
+    "$(python3 -c "print(f'{$import_rows / $esecs:.0f}')")" "$ecounts" "$empty_load" | tee -a "$work/table.txt"
+  echo "  phases (ms): $(phases)" | tee -a "$work/table.txt"
+  empty_note="; into an empty tenant ${esecs}s"
+fi
 
-summary="RESULT leads: ${leads} leads, ${conns} connections, ${duration}s per run: worst API p99 ${worst_p99} ms (target <= 25), worst API/SQL p99 ratio ${worst_ratio} (target <= 1.5), errors ${all_errors}: ${list_verdict}; CSV import ${import_rows} rows in ${secs}s = ${import_rps} rows/s vs COPY ${copy_rps} rows/s (ratio ${import_ratio}; target well under 60 s: ${import_verdict}); load average at start ${started_load}, at measure ${measure_load}, at import ${import_load}; $(nproc) cores shared with other builds"
+summary="RESULT leads: ${leads} leads, ${conns} connections, ${duration}s per run: worst API p99 ${worst_p99} ms (target <= 25), worst API/SQL p99 ratio ${worst_ratio} (target <= 1.5), errors ${all_errors}: ${list_verdict}; CSV import ${import_rows} rows in ${secs}s = ${import_rps} rows/s vs COPY ${copy_rps} rows/s (ratio ${import_ratio}; target well under 60 s: ${import_verdict})${empty_note}; load average at start ${started_load}, at measure ${measure_load}, at import ${import_load}; $(nproc) cores shared with other builds"
 echo "$summary"
 mkdir -p "$results" 2>/dev/null && { cat "$work/table.txt"; echo "$summary"; } > "$results/leads.txt" || true
