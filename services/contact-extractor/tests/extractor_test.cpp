@@ -541,6 +541,8 @@ TEST_CASE("names and numbers: signature blocks, nationalities, old numbers", "[u
         V{"+6285611223344"});
   CHECK(phones_of("nomor lama saya 0812 1111 2222 sudah tidak aktif, pakai 0813 3333 4444") == V{"+6281333334444"});
   CHECK(phones_of("I am 17 years old, my number 0812 1111 2222") == V{"+6281211112222"});
+  CHECK(phones_of("sir my roll no is 2345678901 for entrance exam") == V{});
+  CHECK(phones_of("enrollment number 9876543210") == V{});
 }
 
 TEST_CASE("slots: a question for someone else's name does not await the writer's", "[unit]") {

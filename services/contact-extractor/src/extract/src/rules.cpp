@@ -391,6 +391,7 @@ Rules::Rules(const TenantConfig& cfg)
           "aadhaar|aadhar|pan|passport|paspor|order|pesanan|invoice|inv|fatura|faktur|nota|resi|awb|tracking|"
           "rastreio|pedido|protocolo|akun|account|acct|acc|a/c|rekening|rek|norek|va|virtual|transaksi|"
           "transaction|trx|ref|reference|referensi|tiket|ticket|nim|nis|nisn|nrp|npm|matricula|registration|"
+          "roll|enrol?ment|enroll?ment|inscricao|"
           "pendaftaran|registrasi|kartu|card|cartao|serial|imei|kupon|voucher|bpjs|polis|policy|klaim|claim|"
           "pelanggan|customer|member|billing|tagihan|pembayaran|payment|pagamento|boleto|pix|bca|bri|bni|"
           "mandiri|conta|agencia|sim|antrian|queue|id|no\\.?\\s*id|booking\\s+(?:id|code|no))(?:[^a-z0-9_]|$)",
