@@ -33,6 +33,9 @@ using rapidjson::Value;
 constexpr int kMaxBulk = 10000;
 // Placeholder stage for view=actionable until the tenant's pipeline is known.
 const std::string kActionableView = "\x01" "actionable";
+// Placeholders for "no view / sort given": the tenant's pipeline decides (Pipeline::default_view / default_sort).
+const std::string kDefaultView = "\x01" "default";
+const std::string kDefaultSort = "\x01" "default";
 
 // A read-only transaction whose statements share one snapshot.
 using Snapshot = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
@@ -202,6 +205,8 @@ repo::ListQuery parse_list_query(const Request& req, const auth::Principal& who)
     return out;
   };
   auto q = parse_filter(who, get, get_all, errors);
+  if (!get("view") && q.stages.empty()) q.stages.push_back(kDefaultView);
+  q.sort = kDefaultSort;
   if (auto limit = req.query("limit")) {
     int n = 0;
     auto [p, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
@@ -211,7 +216,7 @@ repo::ListQuery parse_list_query(const Request& req, const auth::Principal& who)
       q.limit = n;
     }
   }
-  if (auto sort = req.query("sort")) {
+  if (auto sort = get("sort")) {
     if (*sort != "recent" && *sort != "score" && *sort != "updated") {
       errors.push_back({"sort", "must be recent, score or updated"});
     } else {
@@ -268,6 +273,12 @@ repo::ListQuery parse_body_filter(const Value& filter, const auth::Principal& wh
 
 // Resolves view=actionable and checks stage names against the tenant's pipeline.
 void resolve_stages(repo::ListQuery& q, const Pipeline& p) {
+  if (q.sort == kDefaultSort) q.sort = p.default_sort;
+  if (q.stages.size() == 1 && q.stages[0] == kDefaultView) {
+    q.stages.clear();
+    if (p.default_view == "actionable") q.stages = p.open_stages();
+    return;
+  }
   if (q.stages.size() == 1 && q.stages[0] == kActionableView) {
     q.stages = p.open_stages();
     return;

@@ -23,7 +23,8 @@ bool valid_name(const std::string& s) {
          std::none_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20; });
 }
 
-std::optional<int> capacity(const Value& obj, const std::string& field, std::vector<http::FieldError>& errors) {
+std::optional<int> capacity(const Value& obj, const std::string& field,
+                            std::vector<http::FieldError>& errors) {
   auto it = obj.FindMember("capacity_per_day");
   if (it == obj.MemberEnd() || it->value.IsNull()) return std::nullopt;
   if (!it->value.IsInt() || it->value.GetInt() < 1 || it->value.GetInt() > 100000) {
@@ -33,7 +34,8 @@ std::optional<int> capacity(const Value& obj, const std::string& field, std::vec
   return it->value.GetInt();
 }
 
-bool flag(const Value& obj, const char* key, const std::string& field, std::vector<http::FieldError>& errors) {
+bool flag(const Value& obj, const char* key, const std::string& field,
+          std::vector<http::FieldError>& errors) {
   auto it = obj.FindMember(key);
   if (it == obj.MemberEnd()) return true;
   if (!it->value.IsBool()) {
@@ -50,7 +52,8 @@ std::optional<std::string> text(const Value& obj, const char* key, const std::st
     if (required) errors.push_back({field + "." + key, "required"});
     return std::nullopt;
   }
-  if (!it->value.IsString() || !valid_name(std::string(it->value.GetString(), it->value.GetStringLength()))) {
+  if (!it->value.IsString() ||
+      !valid_name(std::string(it->value.GetString(), it->value.GetStringLength()))) {
     errors.push_back({field + "." + key, "must be a non-empty string of at most 200 characters"});
     return std::nullopt;
   }
@@ -60,7 +63,8 @@ std::optional<std::string> text(const Value& obj, const char* key, const std::st
 std::vector<std::string> pg_text_array(const pqxx::field& f) {
   std::vector<std::string> out;
   auto parser = f.as_array();
-  for (auto [kind, value] = parser.get_next(); kind != pqxx::array_parser::done; std::tie(kind, value) = parser.get_next()) {
+  for (auto [kind, value] = parser.get_next(); kind != pqxx::array_parser::done;
+       std::tie(kind, value) = parser.get_next()) {
     if (kind == pqxx::array_parser::string_value) out.push_back(value);
   }
   return out;
@@ -86,7 +90,8 @@ std::vector<Team> parse_assignment_rules(const Value& body, std::vector<http::Fi
     }
     Team team;
     team.team = text(t, "team", field, errors, true).value_or("");
-    if (!team.team.empty() && !names.insert(team.team).second) errors.push_back({field + ".team", "duplicate team"});
+    if (!team.team.empty() && !names.insert(team.team).second)
+      errors.push_back({field + ".team", "duplicate team"});
     team.strategy = text(t, "strategy", field, errors, false).value_or("round_robin");
     if (team.strategy != "round_robin" && team.strategy != "least_loaded") {
       errors.push_back({field + ".strategy", "must be round_robin or least_loaded"});
@@ -127,7 +132,8 @@ std::vector<Team> parse_assignment_rules(const Value& body, std::vector<http::Fi
           errors.push_back({mfield, "a user id or {member, active, capacity_per_day}"});
           continue;
         }
-        if (!tm.member.empty() && !seen.insert(tm.member).second) errors.push_back({mfield, "duplicate member"});
+        if (!tm.member.empty() && !seen.insert(tm.member).second)
+          errors.push_back({mfield, "duplicate member"});
         team.members.push_back(std::move(tm));
       }
     }
@@ -139,7 +145,9 @@ std::vector<Team> parse_assignment_rules(const Value& body, std::vector<http::Fi
 std::string assignment_rules_json(const std::vector<Team>& teams, long long unassigned) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  auto s = [&w](const std::string& v) { w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size())); };
+  auto s = [&w](const std::string& v) {
+    w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+  };
   auto cap = [&w](const std::optional<int>& c) {
     w.Key("capacity_per_day");
     if (c) {
@@ -193,15 +201,18 @@ std::string assignment_rules_json(const std::vector<Team>& teams, long long unas
 
 bool team_matches(const Team& team, const Lead& lead) {
   if (!team.active) return false;
-  if (!team.sources.empty() && std::find(team.sources.begin(), team.sources.end(), lead.source) == team.sources.end()) {
+  if (!team.sources.empty() &&
+      std::find(team.sources.begin(), team.sources.end(), lead.source) == team.sources.end()) {
     return false;
   }
   return !team.owner || team.owner == lead.owner;
 }
 
-std::optional<std::size_t> choose_member(const std::string& strategy, const std::vector<Candidate>& members,
-                                         int rr_next) {
-  auto eligible = [](const Candidate& c) { return c.active && (!c.capacity || c.assigned_today < *c.capacity); };
+std::optional<std::size_t> choose_member(const std::string& strategy,
+                                         const std::vector<Candidate>& members, int rr_next) {
+  auto eligible = [](const Candidate& c) {
+    return c.active && (!c.capacity || c.assigned_today < *c.capacity);
+  };
   const auto n = members.size();
   if (n == 0) return std::nullopt;
   if (strategy == "least_loaded") {
@@ -242,7 +253,8 @@ std::vector<Team> load_assignment_rules(pqxx::transaction_base& tx, const std::s
     t.sources = pg_text_array(r[4]);
     t.owner = sql::opt(r[5]);
     auto ms = tx.exec_params(
-        "SELECT member, active, capacity_per_day FROM leads.assignment_members WHERE tenant = $1 AND team = $2 "
+        "SELECT member, active, capacity_per_day FROM leads.assignment_members WHERE tenant = $1 "
+        "AND team = $2 "
         "ORDER BY position",
         tenant, t.team);
     for (const auto& m : ms) {
@@ -257,23 +269,30 @@ std::vector<Team> load_assignment_rules(pqxx::transaction_base& tx, const std::s
   return teams;
 }
 
-void save_assignment_rules(pqxx::work& tx, const std::string& tenant, const std::vector<Team>& teams,
+void save_assignment_rules(pqxx::work& tx, const std::string& tenant,
+                           const std::vector<Team>& teams,
                            const std::optional<std::string>& owner_only, const std::string& actor) {
   // A sales head replaces their own teams only; positions follow the existing ones.
-  tx.exec_params0("DELETE FROM leads.assignment_teams WHERE tenant = $1 AND ($2::text IS NULL OR owner = $2)", tenant,
-                  owner_only);
-  int base = tx.exec_params1("SELECT COALESCE(max(position) + 1, 0) FROM leads.assignment_teams WHERE tenant = $1",
-                             tenant)[0]
-                 .as<int>();
+  tx.exec_params0(
+      "DELETE FROM leads.assignment_teams WHERE tenant = $1 AND ($2::text IS NULL OR owner = $2)",
+      tenant, owner_only);
+  int base =
+      tx.exec_params1(
+            "SELECT COALESCE(max(position) + 1, 0) FROM leads.assignment_teams WHERE tenant = $1",
+            tenant)[0]
+          .as<int>();
   for (const auto& t : teams) {
     tx.exec_params0(
-        "INSERT INTO leads.assignment_teams (tenant, team, strategy, active, capacity_per_day, sources, owner, "
+        "INSERT INTO leads.assignment_teams (tenant, team, strategy, active, capacity_per_day, "
+        "sources, owner, "
         "position, updated_by) VALUES ($1, $2, $3, $4, $5, $6::text[], $7, $8, $9)",
-        tenant, t.team, t.strategy, t.active, t.capacity_per_day, sql::pg_array(t.sources), t.owner, base++, actor);
+        tenant, t.team, t.strategy, t.active, t.capacity_per_day, sql::pg_array(t.sources), t.owner,
+        base++, actor);
     int pos = 0;
     for (const auto& m : t.members) {
       tx.exec_params0(
-          "INSERT INTO leads.assignment_members (tenant, team, member, active, capacity_per_day, position) "
+          "INSERT INTO leads.assignment_members (tenant, team, member, active, capacity_per_day, "
+          "position) "
           "VALUES ($1, $2, $3, $4, $5, $6)",
           tenant, t.team, m.member, m.active, m.capacity_per_day, pos++);
     }
@@ -285,20 +304,24 @@ long long unassigned_today(pqxx::transaction_base& tx, const std::string& tenant
   return tx
       .exec_params1(
           "SELECT COALESCE(sum(u.leads), 0) FROM leads.assignment_unassigned u "
-          "WHERE u.tenant = $1 AND u.day = (now() AT TIME ZONE 'UTC')::date AND ($2::text IS NULL OR EXISTS "
-          "(SELECT 1 FROM leads.assignment_teams t WHERE t.tenant = u.tenant AND t.team = u.team AND t.owner = $2))",
+          "WHERE u.tenant = $1 AND u.day = (now() AT TIME ZONE 'UTC')::date AND ($2::text IS NULL "
+          "OR EXISTS "
+          "(SELECT 1 FROM leads.assignment_teams t WHERE t.tenant = u.tenant AND t.team = u.team "
+          "AND t.owner = $2))",
           tenant, owner_only)[0]
       .as<long long>();
 }
 
 }  // namespace repo
 
-AutoAssignOutcome apply_assignment_rules(pqxx::work& tx, Lead& lead, const std::vector<std::string>& open_stages) {
+AutoAssignOutcome apply_assignment_rules(pqxx::work& tx, Lead& lead,
+                                         const std::vector<std::string>& open_stages) {
   AutoAssignOutcome out;
   if (lead.assigned_to) return out;
   // Cheap check first: most tenants have no rules.
   auto teams = tx.exec_params(
-      "SELECT team, sources, owner, active FROM leads.assignment_teams WHERE tenant = $1 AND active ORDER BY position",
+      "SELECT team, sources, owner, active FROM leads.assignment_teams WHERE tenant = $1 AND "
+      "active ORDER BY position",
       lead.tenant);
   std::optional<std::string> team_name;
   for (const auto& r : teams) {
@@ -315,15 +338,18 @@ AutoAssignOutcome apply_assignment_rules(pqxx::work& tx, Lead& lead, const std::
   out.team = team_name;
   // The team's row lock serialises concurrent assignments to it.
   auto team = tx.exec_params1(
-      "SELECT strategy, rr_next, capacity_per_day FROM leads.assignment_teams WHERE tenant = $1 AND team = $2 FOR UPDATE",
+      "SELECT strategy, rr_next, capacity_per_day FROM leads.assignment_teams WHERE tenant = $1 "
+      "AND team = $2 FOR UPDATE",
       lead.tenant, *team_name);
   const auto strategy = team[0].as<std::string>();
   const int rr_next = team[1].as<int>();
   auto rows = tx.exec_params(
-      "SELECT m.member, m.active, COALESCE(m.capacity_per_day, t.capacity_per_day), COALESCE(d.assigned, 0), "
+      "SELECT m.member, m.active, COALESCE(m.capacity_per_day, t.capacity_per_day), "
+      "COALESCE(d.assigned, 0), "
       "(SELECT count(*) FROM leads.leads l WHERE l.tenant = m.tenant AND l.assigned_to = m.member "
       " AND l.deleted_at IS NULL AND l.stage = ANY($3::text[])) "
-      "FROM leads.assignment_members m JOIN leads.assignment_teams t ON t.tenant = m.tenant AND t.team = m.team "
+      "FROM leads.assignment_members m JOIN leads.assignment_teams t ON t.tenant = m.tenant AND "
+      "t.team = m.team "
       "LEFT JOIN leads.assignment_daily d ON d.tenant = m.tenant AND d.member = m.member "
       " AND d.day = (now() AT TIME ZONE 'UTC')::date "
       "WHERE m.tenant = $1 AND m.team = $2 ORDER BY m.position",
@@ -347,7 +373,8 @@ AutoAssignOutcome apply_assignment_rules(pqxx::work& tx, Lead& lead, const std::
     auto inc = tx.exec_params(
         "INSERT INTO leads.assignment_daily (tenant, member, day, assigned) "
         "VALUES ($1, $2, (now() AT TIME ZONE 'UTC')::date, 1) "
-        "ON CONFLICT (tenant, member, day) DO UPDATE SET assigned = leads.assignment_daily.assigned + 1 "
+        "ON CONFLICT (tenant, member, day) DO UPDATE SET assigned = "
+        "leads.assignment_daily.assigned + 1 "
         "WHERE $3::int IS NULL OR leads.assignment_daily.assigned < $3::int RETURNING assigned",
         lead.tenant, names[*i], cap);
     if (inc.empty()) {
@@ -355,10 +382,12 @@ AutoAssignOutcome apply_assignment_rules(pqxx::work& tx, Lead& lead, const std::
       next = static_cast<int>(*i) + 1;
       continue;
     }
-    tx.exec_params0("UPDATE leads.assignment_teams SET rr_next = $3 WHERE tenant = $1 AND team = $2", lead.tenant,
-                    *team_name, static_cast<int>((*i + 1) % candidates.size()));
+    tx.exec_params0(
+        "UPDATE leads.assignment_teams SET rr_next = $3 WHERE tenant = $1 AND team = $2",
+        lead.tenant, *team_name, static_cast<int>((*i + 1) % candidates.size()));
     const auto now = events::now_rfc3339();
-    if (assign(tx, lead, "telecaller", names[*i], "system", "assignment rule: " + *team_name, now)) {
+    if (assign(tx, lead, "telecaller", names[*i], "system", "assignment rule: " + *team_name,
+               now)) {
       touch(lead, now);
       repo::update(tx, lead);
     }

@@ -44,7 +44,8 @@ struct Team {
 };
 
 // Parses PUT /api/v1/assignment/rules: {"teams": [Team…]}. Appends to errors.
-std::vector<Team> parse_assignment_rules(const rapidjson::Value& body, std::vector<http::FieldError>& errors);
+std::vector<Team> parse_assignment_rules(const rapidjson::Value& body,
+                                         std::vector<http::FieldError>& errors);
 std::string assignment_rules_json(const std::vector<Team>& teams, long long unassigned_today);
 
 // Whether `team` takes `lead`.
@@ -59,14 +60,15 @@ struct Candidate {
 };
 // The index of the member to assign, or nullopt when none is eligible.
 // `rr_next` is the round-robin position to try first.
-std::optional<std::size_t> choose_member(const std::string& strategy, const std::vector<Candidate>& members,
-                                         int rr_next);
+std::optional<std::size_t> choose_member(const std::string& strategy,
+                                         const std::vector<Candidate>& members, int rr_next);
 
 namespace repo {
 std::vector<Team> load_assignment_rules(pqxx::transaction_base& tx, const std::string& tenant,
                                         const std::optional<std::string>& owner_only);
 // Replaces the teams (all of the tenant's, or only those of `owner_only`).
-void save_assignment_rules(pqxx::work& tx, const std::string& tenant, const std::vector<Team>& teams,
+void save_assignment_rules(pqxx::work& tx, const std::string& tenant,
+                           const std::vector<Team>& teams,
                            const std::optional<std::string>& owner_only, const std::string& actor);
 long long unassigned_today(pqxx::transaction_base& tx, const std::string& tenant,
                            const std::optional<std::string>& owner_only);
@@ -79,6 +81,7 @@ struct AutoAssignOutcome {
 // For a lead just created without a telecaller: applies the first matching
 // team (assignment history, timeline, lead.assigned, lead saved with its
 // version bumped). No-op when the lead has a telecaller or no team matches.
-AutoAssignOutcome apply_assignment_rules(pqxx::work& tx, Lead& lead, const std::vector<std::string>& open_stages);
+AutoAssignOutcome apply_assignment_rules(pqxx::work& tx, Lead& lead,
+                                         const std::vector<std::string>& open_stages);
 
 }  // namespace leadpipe::leads

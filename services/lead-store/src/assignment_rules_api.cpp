@@ -40,13 +40,15 @@ awaitable<Response> put_rules(ApiDeps& d, Request& req) {
   const auto body = http::parse_json_body(req);
   std::vector<FieldError> errors;
   auto teams = parse_assignment_rules(body, errors);
-  if (!errors.empty()) throw HttpError::bad_request("the assignment rules are invalid", std::move(errors));
+  if (!errors.empty())
+    throw HttpError::bad_request("the assignment rules are invalid", std::move(errors));
   if (owner) {
     for (auto& t : teams) t.owner = owner;  // a sales head's teams serve their pool
   }
   auto job = [tenant = who.tenant, owner, teams, actor = who.subject](pqxx::work& tx) {
     // One writer at a time per tenant (team names are unique per tenant).
-    tx.exec_params0("SELECT pg_advisory_xact_lock(hashtext('leads.assignment_rules:' || $1))", tenant);
+    tx.exec_params0("SELECT pg_advisory_xact_lock(hashtext('leads.assignment_rules:' || $1))",
+                    tenant);
     const auto others = repo::load_assignment_rules(tx, tenant, std::nullopt);
     for (const auto& t : teams) {
       for (const auto& o : others) {
@@ -56,7 +58,8 @@ awaitable<Response> put_rules(ApiDeps& d, Request& req) {
       }
     }
     repo::save_assignment_rules(tx, tenant, teams, owner, actor);
-    return assignment_rules_json(repo::load_assignment_rules(tx, tenant, owner), repo::unassigned_today(tx, tenant, owner));
+    return assignment_rules_json(repo::load_assignment_rules(tx, tenant, owner),
+                                 repo::unassigned_today(tx, tenant, owner));
   };
   co_return Response::json(200, co_await pg::async_transact(d.pool, std::move(job)));
 }
@@ -65,8 +68,10 @@ awaitable<Response> put_rules(ApiDeps& d, Request& req) {
 
 void add_assignment_rule_routes(http::Router& router, std::shared_ptr<ApiDeps> deps) {
   const std::string pattern = "/api/v1/assignment/rules";
-  router.add("GET", pattern, [deps](Request& req) { return get_rules(*deps, req); }, pattern);
-  router.add("PUT", pattern, [deps](Request& req) { return put_rules(*deps, req); }, pattern);
+  router.add(
+      "GET", pattern, [deps](Request& req) { return get_rules(*deps, req); }, pattern);
+  router.add(
+      "PUT", pattern, [deps](Request& req) { return put_rules(*deps, req); }, pattern);
 }
 
 }  // namespace leadpipe::leads

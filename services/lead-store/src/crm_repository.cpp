@@ -243,6 +243,10 @@ void erase(pqxx::work& tx, const Lead& lead) {
   tx.exec_params0("DELETE FROM leads.lead_identities WHERE tenant = $1 AND lead_id = $2::uuid", lead.tenant, lead.id);
   tx.exec_params0("UPDATE leads.lead_captures SET value = '' WHERE lead_id = $1::uuid", lead.id);
   tx.exec_params0("UPDATE leads.notes SET body = '' WHERE tenant = $1 AND lead_id = $2::uuid", lead.tenant, lead.id);
+  // Outreach entries on the timeline carry the message text and the recipient's number.
+  tx.exec_params0(
+      "UPDATE leads.lead_activities SET payload = payload - 'message' - 'to' WHERE lead_id = $1::uuid AND kind = 'outreach'",
+      lead.id);
   tx.exec_params0(
       "UPDATE leads.followups SET note = NULL, outcome_note = NULL, "
       "status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END, "

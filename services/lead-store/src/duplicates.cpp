@@ -12,11 +12,13 @@ using i18n::phonenumbers::PhoneNumberUtil;
 
 const std::vector<std::string>& default_variant_regions() {
   // Markets of the seeds (Indonesia, India, Brazil) and their neighbours.
-  static const std::vector<std::string> regions{"ID", "IN", "BR", "MY", "SG", "PH", "TH", "VN", "PT", "US"};
+  static const std::vector<std::string> regions{"ID", "IN", "BR", "MY", "SG",
+                                                "PH", "TH", "VN", "PT", "US"};
   return regions;
 }
 
-std::vector<PhoneVariant> phone_variants(const std::string& e164, const std::vector<std::string>& regions) {
+std::vector<PhoneVariant> phone_variants(const std::string& e164,
+                                         const std::vector<std::string>& regions) {
   std::vector<PhoneVariant> out;
   const auto* util = PhoneNumberUtil::GetInstance();
   PhoneNumber number;
@@ -27,7 +29,9 @@ std::vector<PhoneVariant> phone_variants(const std::string& e164, const std::vec
   util->GetNationalSignificantNumber(number, &nsn);
   auto add = [&](std::string phone, const char* reason) {
     if (phone == e164) return;
-    if (std::any_of(out.begin(), out.end(), [&](const PhoneVariant& v) { return v.phone == phone; })) return;
+    if (std::any_of(out.begin(), out.end(),
+                    [&](const PhoneVariant& v) { return v.phone == phone; }))
+      return;
     out.push_back({std::move(phone), reason});
   };
   if (cc == 55) {

@@ -21,7 +21,8 @@ struct PhoneVariant {
 //   default region), kept only when libphonenumber finds it valid there.
 // Indonesia's 08… vs +62 8… needs nothing here: E.164 normalisation already
 // makes them equal. Returns no variant for an unparsable number; never `e164` itself.
-std::vector<PhoneVariant> phone_variants(const std::string& e164, const std::vector<std::string>& regions);
+std::vector<PhoneVariant> phone_variants(const std::string& e164,
+                                         const std::vector<std::string>& regions);
 
 // The regions whose country codes are tried for the country-code variant.
 const std::vector<std::string>& default_variant_regions();

@@ -42,7 +42,9 @@ awaitable<Response> list_duplicates(ApiDeps& d, Request& req) {
     }
   }
   if (auto c = req.query("cursor"); c && !c->empty()) q.cursor = *c;
-  if (!errors.empty()) throw HttpError(400, "Invalid query", "one or more query parameters are invalid", std::move(errors));
+  if (!errors.empty())
+    throw HttpError(400, "Invalid query", "one or more query parameters are invalid",
+                    std::move(errors));
   auto job = [q](pqxx::connection& c) {
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
     try {
@@ -73,9 +75,11 @@ awaitable<Response> dismiss(ApiDeps& d, Request& req) {
 
 void add_duplicate_routes(http::Router& router, std::shared_ptr<ApiDeps> deps) {
   const std::string list = "/api/v1/leads/duplicates";
-  router.add("GET", list, [deps](Request& req) { return list_duplicates(*deps, req); }, list);
+  router.add(
+      "GET", list, [deps](Request& req) { return list_duplicates(*deps, req); }, list);
   const std::string act = "/api/v1/leads/duplicates/{id}/dismiss";
-  router.add("POST", act, [deps](Request& req) { return dismiss(*deps, req); }, act);
+  router.add(
+      "POST", act, [deps](Request& req) { return dismiss(*deps, req); }, act);
 }
 
 }  // namespace leadpipe::leads

@@ -16,7 +16,8 @@ namespace leadpipe::leads::repo {
 // Records a candidate pair for every other live lead of the tenant whose phone
 // is a variant of `lead`'s (duplicates.hpp) or whose e-mail equals `lead`'s
 // with a different phone. Returns how many new pairs were recorded.
-int record_duplicate_candidates(pqxx::work& tx, const Lead& lead, const std::vector<std::string>& regions);
+int record_duplicate_candidates(pqxx::work& tx, const Lead& lead,
+                                const std::vector<std::string>& regions);
 
 // Records one pair with a reason (e.g. a phone another lead already holds).
 bool add_duplicate_candidate(pqxx::work& tx, const std::string& tenant, const std::string& lead_id,
@@ -26,8 +27,8 @@ bool add_duplicate_candidate(pqxx::work& tx, const std::string& tenant, const st
 struct DuplicateQuery {
   std::string tenant;
   Scope scope;
-  std::string status = "open";            // open | dismissed | merged
-  std::optional<std::string> cursor;      // from a previous page
+  std::string status = "open";        // open | dismissed | merged
+  std::optional<std::string> cursor;  // from a previous page
   int limit = 50;
 };
 // {"items": [...], "next_cursor", "total"}: pairs whose two leads are live and
@@ -36,11 +37,11 @@ std::string list_duplicates_json(pqxx::transaction_base& tx, const DuplicateQuer
 
 // Dismisses an open pair inside the scope (timeline entry on both leads).
 struct DismissOutcome {
-  bool found = false;     // false: no such pair, or outside the scope
-  std::string status;     // its status before (dismissed only when "open")
-  std::string json;       // the pair after
+  bool found = false;  // false: no such pair, or outside the scope
+  std::string status;  // its status before (dismissed only when "open")
+  std::string json;    // the pair after
 };
-DismissOutcome dismiss_duplicate(pqxx::work& tx, const std::string& tenant, const Scope& scope, const std::string& id,
-                                 const std::string& actor);
+DismissOutcome dismiss_duplicate(pqxx::work& tx, const std::string& tenant, const Scope& scope,
+                                 const std::string& id, const std::string& actor);
 
 }  // namespace leadpipe::leads::repo

@@ -77,7 +77,9 @@ void set_value(rapidjson::Document& d, const char* key, Value&& v) {
 }
 
 void write_body(rapidjson::Writer<rapidjson::StringBuffer>& w, const MessageBody& b) {
-  auto s = [&w](const std::string& v) { w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size())); };
+  auto s = [&w](const std::string& v) {
+    w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+  };
   w.StartObject();
   w.Key("kind");
   s(b.kind);
@@ -127,7 +129,8 @@ OutreachResult parse_outreach_result(std::string_view type, const std::string& d
   if (type == "outreach.sent") {
     r.status = "sent";
     r.at = req_string(d, "sent_at");
-    if (auto it = d.FindMember("sensitive"); it != d.MemberEnd() && it->value.IsBool()) r.sensitive = it->value.GetBool();
+    if (auto it = d.FindMember("sensitive"); it != d.MemberEnd() && it->value.IsBool())
+      r.sensitive = it->value.GetBool();
     if (auto it = d.FindMember("sender"); it != d.MemberEnd() && it->value.IsObject()) {
       r.sender_kind = opt_string(it->value, "kind");
       r.sender_user = opt_string(it->value, "user_id");
@@ -137,12 +140,14 @@ OutreachResult parse_outreach_result(std::string_view type, const std::string& d
     }
   } else if (type == "outreach.delivered") {
     r.status = req_string(d, "status");
-    if (r.status != "delivered" && r.status != "read") throw std::invalid_argument("unknown status " + r.status);
+    if (r.status != "delivered" && r.status != "read")
+      throw std::invalid_argument("unknown status " + r.status);
     r.at = req_string(d, "at");
   } else if (type == "outreach.failed") {
     r.status = "failed";
     r.at = req_string(d, "failed_at");
-    if (auto it = d.FindMember("retryable"); it != d.MemberEnd() && it->value.IsBool()) r.retryable = it->value.GetBool();
+    if (auto it = d.FindMember("retryable"); it != d.MemberEnd() && it->value.IsBool())
+      r.retryable = it->value.GetBool();
     if (auto it = d.FindMember("error"); it != d.MemberEnd() && it->value.IsObject()) {
       r.error_code = opt_string(it->value, "code").value_or("");
       r.error_title = opt_string(it->value, "title");
@@ -152,7 +157,8 @@ OutreachResult parse_outreach_result(std::string_view type, const std::string& d
     throw std::invalid_argument("not an outreach result: " + std::string(type));
   }
   if (r.lead_id && r.lead_id->empty()) r.lead_id.reset();
-  if (!r.message_id && !r.request_id) throw std::invalid_argument("neither message_id nor request_id");
+  if (!r.message_id && !r.request_id)
+    throw std::invalid_argument("neither message_id nor request_id");
   return r;
 }
 
@@ -165,7 +171,8 @@ bool reached_person_side(const std::string& status) {
   return status == "sent" || status == "delivered" || status == "read";
 }
 
-std::string merge_message_payload(const std::string& current, const OutreachResult& r, bool status_advanced) {
+std::string merge_message_payload(const std::string& current, const OutreachResult& r,
+                                  bool status_advanced) {
   rapidjson::Document d;
   d.Parse(current.c_str(), current.size());
   if (d.HasParseError() || !d.IsObject()) d.SetObject();
@@ -195,10 +202,10 @@ std::string merge_message_payload(const std::string& current, const OutreachResu
     d.AddMember("message", Value(m, a), a);
   }
   // When each status happened: the first report of each wins.
-  const char* at_key = r.status == "sent" ? "sent_at"
+  const char* at_key = r.status == "sent"        ? "sent_at"
                        : r.status == "delivered" ? "delivered_at"
-                       : r.status == "read" ? "read_at"
-                                            : "failed_at";
+                       : r.status == "read"      ? "read_at"
+                                                 : "failed_at";
   if (r.status == "failed") {
     set_string(d, at_key, r.at);  // a later attempt's failure replaces an earlier one
     Value e(rapidjson::kObjectType);
@@ -217,7 +224,8 @@ std::string merge_message_payload(const std::string& current, const OutreachResu
   return {buf.GetString(), buf.GetSize()};
 }
 
-MessageRequest parse_message_request(const rapidjson::Value& body, std::vector<http::FieldError>& errors) {
+MessageRequest parse_message_request(const rapidjson::Value& body,
+                                     std::vector<http::FieldError>& errors) {
   MessageRequest m;
   if (!body.IsObject()) {
     errors.push_back({"body", "must be a JSON object"});
@@ -226,15 +234,18 @@ MessageRequest parse_message_request(const rapidjson::Value& body, std::vector<h
   static const char* kKnown[] = {"channel", "template", "language", "parameters", "text"};
   for (const auto& member : body.GetObject()) {
     std::string k(member.name.GetString(), member.name.GetStringLength());
-    if (std::find_if(std::begin(kKnown), std::end(kKnown), [&](const char* x) { return k == x; }) == std::end(kKnown)) {
+    if (std::find_if(std::begin(kKnown), std::end(kKnown), [&](const char* x) { return k == x; }) ==
+        std::end(kKnown)) {
       errors.push_back({k, "unknown member"});
     }
   }
   auto string_member = [&](const char* key, std::size_t max) -> std::optional<std::string> {
     auto it = body.FindMember(key);
     if (it == body.MemberEnd() || it->value.IsNull()) return std::nullopt;
-    if (!it->value.IsString() || it->value.GetStringLength() == 0 || it->value.GetStringLength() > max) {
-      errors.push_back({key, "must be a non-empty string of at most " + std::to_string(max) + " characters"});
+    if (!it->value.IsString() || it->value.GetStringLength() == 0 ||
+        it->value.GetStringLength() > max) {
+      errors.push_back(
+          {key, "must be a non-empty string of at most " + std::to_string(max) + " characters"});
       return std::nullopt;
     }
     return std::string(it->value.GetString(), it->value.GetStringLength());
@@ -266,7 +277,8 @@ MessageRequest parse_message_request(const rapidjson::Value& body, std::vector<h
   const bool has_template = m.message.template_name.has_value();
   const bool has_text = m.message.text.has_value();
   if (has_template == has_text) {
-    errors.push_back({"template", "give either a template (with language and parameters) or a text"});
+    errors.push_back(
+        {"template", "give either a template (with language and parameters) or a text"});
   } else if (has_template && m.channel == "sms") {
     errors.push_back({"template", "an SMS is plain text: use text"});
   } else if (has_text && (m.message.language || !m.message.parameters.empty())) {
@@ -276,8 +288,9 @@ MessageRequest parse_message_request(const rapidjson::Value& body, std::vector<h
   return m;
 }
 
-std::string outreach_requested_data(const std::string& request_id, const MessageRequest& m, const std::string& to,
-                                    const std::string& lead_id, const std::string& sender) {
+std::string outreach_requested_data(const std::string& request_id, const MessageRequest& m,
+                                    const std::string& to, const std::string& lead_id,
+                                    const std::string& sender) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   auto kv = [&w](const char* k, const std::string& v) {
@@ -308,8 +321,8 @@ std::string outreach_requested_data(const std::string& request_id, const Message
   return {buf.GetString(), buf.GetSize()};
 }
 
-std::string pending_message_payload(const std::string& request_id, const MessageRequest& m, const std::string& sender,
-                                    const std::string& requested_at) {
+std::string pending_message_payload(const std::string& request_id, const MessageRequest& m,
+                                    const std::string& sender, const std::string& requested_at) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   auto kv = [&w](const char* k, const std::string& v) {

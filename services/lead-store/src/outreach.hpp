@@ -32,7 +32,7 @@ struct OutreachResult {
   std::string at;      // sent_at / at / failed_at
   std::optional<std::string> request_id, message_id, lead_id, provider_message_id, purpose;
   std::string channel;
-  std::string to;      // E.164
+  std::string to;  // E.164
   std::optional<std::string> sender_kind, sender_user;
   bool sensitive = false;
   std::optional<MessageBody> message;  // outreach.sent only; no text/parameters when sensitive
@@ -61,7 +61,8 @@ bool reached_person_side(const std::string& status);
 // the entry's payload so far ("{}" for a new one). Facts are filled in (ids,
 // channel, purpose, sender, message, per-status timestamps, error); `status`
 // is set when `status_advanced`.
-std::string merge_message_payload(const std::string& current, const OutreachResult& r, bool status_advanced);
+std::string merge_message_payload(const std::string& current, const OutreachResult& r,
+                                  bool status_advanced);
 
 // ---- CRM requests ----------------------------------------------------------
 
@@ -73,14 +74,16 @@ struct MessageRequest {
 // Validates the body of POST /api/v1/leads/{id}/messages: {channel,
 // template?, language?, parameters?, text?} — exactly one of template / text
 // (an SMS is always text). Appends to `errors`.
-MessageRequest parse_message_request(const rapidjson::Value& body, std::vector<http::FieldError>& errors);
+MessageRequest parse_message_request(const rapidjson::Value& body,
+                                     std::vector<http::FieldError>& errors);
 
 // data of outreach.requested (purpose "crm", the caller as sender in context).
-std::string outreach_requested_data(const std::string& request_id, const MessageRequest& m, const std::string& to,
-                                    const std::string& lead_id, const std::string& sender);
+std::string outreach_requested_data(const std::string& request_id, const MessageRequest& m,
+                                    const std::string& to, const std::string& lead_id,
+                                    const std::string& sender);
 
 // The pending timeline payload of a CRM request.
-std::string pending_message_payload(const std::string& request_id, const MessageRequest& m, const std::string& sender,
-                                    const std::string& requested_at);
+std::string pending_message_payload(const std::string& request_id, const MessageRequest& m,
+                                    const std::string& sender, const std::string& requested_at);
 
 }  // namespace leadpipe::leads

@@ -21,7 +21,8 @@ std::string actor_of(const OutreachResult& r) {
 
 }  // namespace
 
-Intake handle_outreach_result(const ConsumerDeps& deps, const kafka::Record& record, const log::Logger& logger) {
+Intake handle_outreach_result(const ConsumerDeps& deps, const kafka::Record& record,
+                              const log::Logger& logger) {
   const auto ev = parse_intake_event(record, record.topic);
   OutreachResult r;
   try {
@@ -47,7 +48,8 @@ Intake handle_outreach_result(const ConsumerDeps& deps, const kafka::Record& rec
       if (msg) {
         lead_id = msg->lead_id;
       } else {
-        if (r.lead_id && events::is_uuid(*r.lead_id)) lead_id = repo::live_lead_or_survivor(tx, ev.tenant, *r.lead_id);
+        if (r.lead_id && events::is_uuid(*r.lead_id))
+          lead_id = repo::live_lead_or_survivor(tx, ev.tenant, *r.lead_id);
         if (!lead_id) lead_id = repo::find_by_phone(tx, ev.tenant, r.to);
       }
       std::optional<Lead> lead;
@@ -88,17 +90,18 @@ Intake handle_outreach_result(const ConsumerDeps& deps, const kafka::Record& rec
       // The first message the provider took that counts as a contact.
       const auto pipeline = repo::pipeline_for(tx, ev.tenant);
       bool contacted = false;
-      if (!msg->contacted && reached_person_side(msg->status) && pipeline.is_contact(msg->purpose.value_or(""))) {
+      if (!msg->contacted && reached_person_side(msg->status) &&
+          pipeline.is_contact(msg->purpose.value_or(""))) {
         record_contact(tx, *lead, pipeline, actor, events::now_rfc3339());
         repo::mark_message_contacted(tx, *msg);
         contacted = true;
       }
       tx.commit();
       log.info("outreach result on the timeline", {{"lead_id", lead->id},
-                                                    {"status", msg->status},
-                                                    {"contacted", contacted},
-                                                    {"stage", lead->stage},
-                                                    {"version", lead->version}});
+                                                   {"status", msg->status},
+                                                   {"contacted", contacted},
+                                                   {"stage", lead->stage},
+                                                   {"version", lead->version}});
       return (changed || contacted) ? Intake::updated : Intake::unchanged;
     });
   });

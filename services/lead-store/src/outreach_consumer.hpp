@@ -17,6 +17,7 @@
 
 namespace leadpipe::leads {
 
-Intake handle_outreach_result(const ConsumerDeps& deps, const kafka::Record& record, const log::Logger& logger);
+Intake handle_outreach_result(const ConsumerDeps& deps, const kafka::Record& record,
+                              const log::Logger& logger);
 
 }  // namespace leadpipe::leads

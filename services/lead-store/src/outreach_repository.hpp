@@ -32,6 +32,7 @@ void update_message(pqxx::work& tx, const OutreachMessage& m);
 void mark_message_contacted(pqxx::work& tx, OutreachMessage& m);
 
 // The live lead `id`, or the live lead it was merged into; nullopt otherwise.
-std::optional<std::string> live_lead_or_survivor(pqxx::work& tx, const std::string& tenant, const std::string& id);
+std::optional<std::string> live_lead_or_survivor(pqxx::work& tx, const std::string& tenant,
+                                                 const std::string& id);
 
 }  // namespace leadpipe::leads::repo

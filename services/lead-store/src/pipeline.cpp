@@ -163,6 +163,15 @@ Pipeline Pipeline::from_json(std::string_view json) {
       p.suggest = std::move(sug);
     }
   }
+  if (auto l = d.FindMember("list"); l != d.MemberEnd() && !l->value.IsNull()) {
+    if (!l->value.IsObject()) bad("'list' must be an object {view, sort}");
+    if (auto v = str_member(l->value, "view", false); !v.empty()) p.default_view = v;
+    if (auto s = str_member(l->value, "sort", false); !s.empty()) p.default_sort = s;
+    if (p.default_view != "actionable" && p.default_view != "all") bad("list.view must be actionable or all");
+    if (p.default_sort != "recent" && p.default_sort != "score" && p.default_sort != "updated") {
+      bad("list.sort must be recent, score or updated");
+    }
+  }
   if (p.suggest) {
     if (!p.has(p.suggest->stage)) bad("automatic.suggest: unknown stage '" + p.suggest->stage + "'");
     for (const auto& f : p.suggest->from) {
@@ -250,6 +259,13 @@ std::string Pipeline::to_json() const {
     w.EndArray();
     w.EndObject();
   }
+  w.EndObject();
+  w.Key("list");
+  w.StartObject();
+  w.Key("view");
+  s(default_view);
+  w.Key("sort");
+  s(default_sort);
   w.EndObject();
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};

@@ -41,6 +41,12 @@ struct Pipeline {
     std::vector<std::string> from;
   };
   std::optional<Suggestion> suggest;
+  // The board's defaults when a list request names no view / sort (JSON:
+  // "list": {"view": "actionable"|"all", "sort": "recent"|"score"|"updated"}).
+  // Seed 000's board opens on actionable; seed 001's shows all leads by score
+  // then oldest contact. Without "list": all, recent.
+  std::string default_view = "all";
+  std::string default_sort = "recent";
   std::vector<Stage> stage_defs;      // same order as `stages`
   std::map<std::string, std::set<std::string>> transitions;  // from → allowed targets
 

@@ -26,7 +26,8 @@ struct RulesDb {
   std::string url;
   pg::Pool pool;
   ConsumerDeps deps{pool};
-  RulesDb() : url(make()), pool({.url = url, .size = 4, .application_name = "rules-test"}, log::root()) {}
+  RulesDb()
+      : url(make()), pool({.url = url, .size = 4, .application_name = "rules-test"}, log::root()) {}
   static std::string make() {
     auto url = testing::create_database("rules");
     pg::migrate(url, "leads", embedded::leads_migrations(), log::root());
@@ -53,11 +54,12 @@ struct RulesDb {
     });
   }
   void vendor(int n, const std::string& vendor = "v") {
-    auto ev = events::make(std::string(events::topics::ingest_vendor_lead), "/test", "demo", "",
-                           R"({"channel":"vendor","vendor":")" + vendor + R"(","api_key_id":"k1","vendor_lead_id":"L)" +
-                               std::to_string(n) + R"(","name":"Lead )" + std::to_string(n) +
-                               R"(","phone":"+62812000)" + std::to_string(10000 + n) +
-                               R"(","received_at":"2026-01-15T09:30:12Z"})");
+    auto ev =
+        events::make(std::string(events::topics::ingest_vendor_lead), "/test", "demo", "",
+                     R"({"channel":"vendor","vendor":")" + vendor +
+                         R"(","api_key_id":"k1","vendor_lead_id":"L)" + std::to_string(n) +
+                         R"(","name":"Lead )" + std::to_string(n) + R"(","phone":"+62812000)" +
+                         std::to_string(10000 + n) + R"(","received_at":"2026-01-15T09:30:12Z"})");
     kafka::Record r;
     r.topic = std::string(events::topics::ingest_vendor_lead);
     r.value = events::to_json(ev);
@@ -75,15 +77,18 @@ TEST_CASE("round robin assigns new leads in turn, journaled with lead.assigned",
   RulesDb db;
   db.vendor(0);  // before any rule: stays unassigned
   CHECK(db.assignee(0) == "-");
-  db.rules(R"({"teams":[{"team":"north","strategy":"round_robin","members":["c1","c2",{"member":"c3","active":false}]}]})");
+  db.rules(
+      R"({"teams":[{"team":"north","strategy":"round_robin","members":["c1","c2",{"member":"c3","active":false}]}]})");
   for (int i = 1; i <= 4; ++i) db.vendor(i);
   CHECK(db.assignee(1) == "c1");
   CHECK(db.assignee(2) == "c2");
   CHECK(db.assignee(3) == "c1");
   CHECK(db.assignee(4) == "c2");
-  CHECK(db.scalar("SELECT count(*) FROM leads.assignment_history WHERE reason = 'assignment rule: north'") == 4);
+  CHECK(db.scalar("SELECT count(*) FROM leads.assignment_history WHERE reason = 'assignment rule: "
+                  "north'") == 4);
   CHECK(db.scalar("SELECT count(*) FROM leads.outbox WHERE topic = 'lead.assigned'") == 4);
-  CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE assigned_to IS NOT NULL AND version = 2") == 4);
+  CHECK(db.scalar(
+            "SELECT count(*) FROM leads.leads WHERE assigned_to IS NOT NULL AND version = 2") == 4);
   CHECK(db.scalar("SELECT assigned FROM leads.assignment_daily WHERE member = 'c1'") == 2);
 }
 
@@ -102,17 +107,21 @@ TEST_CASE("least loaded gives the lead to the member with the fewest open leads"
   CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE assigned_to = 'c2'") >= 2);
 }
 
-TEST_CASE("capacity exhaustion leaves the lead unassigned and counted, teams filter by source", "[pg]") {
+TEST_CASE("capacity exhaustion leaves the lead unassigned and counted, teams filter by source",
+          "[pg]") {
   RulesDb db;
-  db.rules(R"({"teams":[{"team":"forms","sources":["campaign"],"members":["c9"]},)"
-           R"({"team":"vendors","capacity_per_day":1,"members":["c1",{"member":"c2","capacity_per_day":2}]}]})");
+  db.rules(
+      R"({"teams":[{"team":"forms","sources":["campaign"],"members":["c9"]},)"
+      R"({"team":"vendors","capacity_per_day":1,"members":["c1",{"member":"c2","capacity_per_day":2}]}]})");
   for (int i = 1; i <= 5; ++i) db.vendor(i);
   CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE assigned_to = 'c1'") == 1);
   CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE assigned_to = 'c2'") == 2);
   CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE assigned_to IS NULL") == 2);
-  CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE assigned_to = 'c9'") == 0);  // not a form lead
+  CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE assigned_to = 'c9'") ==
+        0);  // not a form lead
   CHECK(db.scalar("SELECT leads FROM leads.assignment_unassigned WHERE team = 'vendors'") == 2);
-  CHECK(db.scalar("SELECT count(*) FROM leads.lead_activities WHERE kind = 'auto_assign_skipped'") == 2);
+  CHECK(db.scalar(
+            "SELECT count(*) FROM leads.lead_activities WHERE kind = 'auto_assign_skipped'") == 2);
   const auto unassigned = db.pool.with([&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     return repo::unassigned_today(tx, "demo", std::nullopt);
@@ -122,7 +131,8 @@ TEST_CASE("capacity exhaustion leaves the lead unassigned and counted, teams fil
 
 TEST_CASE("concurrent lead creations never exceed a member's capacity", "[pg]") {
   RulesDb db;
-  db.rules(R"({"teams":[{"team":"t","strategy":"least_loaded","capacity_per_day":3,"members":["c1","c2"]}]})");
+  db.rules(
+      R"({"teams":[{"team":"t","strategy":"least_loaded","capacity_per_day":3,"members":["c1","c2"]}]})");
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
   for (int t = 0; t < 4; ++t) {

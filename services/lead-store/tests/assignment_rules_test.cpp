@@ -45,9 +45,10 @@ TEST_CASE("assignment rules parse and reject bad configurations", "[unit]") {
     return parse_assignment_rules(d, errors);
   };
   std::vector<http::FieldError> errors;
-  auto teams = parse(R"({"teams":[{"team":"north","strategy":"least_loaded","capacity_per_day":20,"sources":["vendor"],)"
-                     R"("members":["c1",{"member":"c2","active":false,"capacity_per_day":5}]}]})",
-                     errors);
+  auto teams = parse(
+      R"({"teams":[{"team":"north","strategy":"least_loaded","capacity_per_day":20,"sources":["vendor"],)"
+      R"("members":["c1",{"member":"c2","active":false,"capacity_per_day":5}]}]})",
+      errors);
   CHECK(errors.empty());
   REQUIRE(teams.size() == 1);
   CHECK(teams[0].strategy == "least_loaded");

@@ -24,7 +24,9 @@ struct DupDb {
   std::string url;
   pg::Pool pool;
   ConsumerDeps deps{pool};
-  DupDb() : url(make()), pool({.url = url, .size = 2, .application_name = "duplicates-test"}, log::root()) {}
+  DupDb()
+      : url(make()),
+        pool({.url = url, .size = 2, .application_name = "duplicates-test"}, log::root()) {}
   static std::string make() {
     auto url = testing::create_database("duplicates");
     pg::migrate(url, "leads", embedded::leads_migrations(), log::root());
@@ -39,7 +41,9 @@ struct DupDb {
   }
   long long scalar(const std::string& sql) { return std::stoll(text(sql)); }
   Intake apply(const kafka::Record& r) { return handle_record(deps, r, log::root()); }
-  std::string id_of(const std::string& phone) { return text("SELECT id::text FROM leads.leads WHERE phone = '" + phone + "'"); }
+  std::string id_of(const std::string& phone) {
+    return text("SELECT id::text FROM leads.leads WHERE phone = '" + phone + "'");
+  }
   std::string list(const auth::Principal& who, const std::string& status = "open") {
     return pool.with([&](pqxx::connection& c) {
       pqxx::read_transaction tx(c);
@@ -52,13 +56,15 @@ struct DupDb {
   }
 };
 
-kafka::Record vendor(const std::string& tenant, const std::string& vendor_id, const std::string& name,
-                     const std::string& phone, const std::string& email = "") {
-  auto ev = events::make(std::string(events::topics::ingest_vendor_lead), "/test", tenant, "",
-                         R"({"channel":"vendor","vendor":"v","api_key_id":"k1","vendor_lead_id":")" + vendor_id +
-                             R"(","name":")" + name + R"(","phone":")" + phone + R"(","email":)" +
-                             (email.empty() ? "null" : "\"" + email + "\"") +
-                             R"(,"received_at":"2026-01-15T09:30:12Z"})");
+kafka::Record vendor(const std::string& tenant, const std::string& vendor_id,
+                     const std::string& name, const std::string& phone,
+                     const std::string& email = "") {
+  auto ev =
+      events::make(std::string(events::topics::ingest_vendor_lead), "/test", tenant, "",
+                   R"({"channel":"vendor","vendor":"v","api_key_id":"k1","vendor_lead_id":")" +
+                       vendor_id + R"(","name":")" + name + R"(","phone":")" + phone +
+                       R"(","email":)" + (email.empty() ? "null" : "\"" + email + "\"") +
+                       R"(,"received_at":"2026-01-15T09:30:12Z"})");
   kafka::Record r;
   r.topic = std::string(events::topics::ingest_vendor_lead);
   r.value = events::to_json(ev);
@@ -67,7 +73,9 @@ kafka::Record vendor(const std::string& tenant, const std::string& vendor_id, co
 
 }  // namespace
 
-TEST_CASE("a Brazilian 9th-digit variant and a shared e-mail are recorded as candidates, never merged", "[pg]") {
+TEST_CASE(
+    "a Brazilian 9th-digit variant and a shared e-mail are recorded as candidates, never merged",
+    "[pg]") {
   DupDb db;
   db.apply(vendor("demo", "V1", "Ana Souza", "+5511987654321"));
   const auto second = vendor("demo", "V2", "Ana Souza", "+551187654321");
@@ -75,13 +83,15 @@ TEST_CASE("a Brazilian 9th-digit variant and a shared e-mail are recorded as can
   CHECK(db.scalar("SELECT count(*) FROM leads.leads") == 2);
   CHECK(db.scalar("SELECT count(*) FROM leads.duplicate_candidates") == 1);
   CHECK(db.text("SELECT reason FROM leads.duplicate_candidates") == "brazil_ninth_digit");
-  CHECK(db.text("SELECT lead_id::text FROM leads.duplicate_candidates") == db.id_of("+551187654321"));
+  CHECK(db.text("SELECT lead_id::text FROM leads.duplicate_candidates") ==
+        db.id_of("+551187654321"));
 
   // The same e-mail with another phone: its own lead, and a candidate pair.
   db.apply(vendor("demo", "V3", "Budi", "+6281200000011", "budi@example.com"));
   db.apply(vendor("demo", "V4", "Budi S", "+6281200000012", "budi@example.com"));
   CHECK(db.scalar("SELECT count(*) FROM leads.leads") == 4);
-  CHECK(db.text("SELECT other_lead_id::text FROM leads.duplicate_candidates WHERE reason = 'email'") ==
+  CHECK(db.text(
+            "SELECT other_lead_id::text FROM leads.duplicate_candidates WHERE reason = 'email'") ==
         db.id_of("+6281200000011"));
   // Another tenant's lead is never a candidate.
   db.apply(vendor("other", "V5", "Citra", "+6281200000013", "citra@example.com"));
@@ -99,7 +109,8 @@ TEST_CASE("a Brazilian 9th-digit variant and a shared e-mail are recorded as can
   CHECK(db.list({"c1", "demo", auth::Role::counselor}).find(R"("total":0)") != std::string::npos);
 
   // Dismiss one pair; merging the other resolves it.
-  const auto email_pair = db.text("SELECT id::text FROM leads.duplicate_candidates WHERE reason = 'email'");
+  const auto email_pair =
+      db.text("SELECT id::text FROM leads.duplicate_candidates WHERE reason = 'email'");
   auto dismissed = db.pool.with([&](pqxx::connection& c) {
     pqxx::work tx(c);
     auto out = repo::dismiss_duplicate(tx, "demo", scope_for(admin), email_pair, "admin-1");
@@ -108,8 +119,10 @@ TEST_CASE("a Brazilian 9th-digit variant and a shared e-mail are recorded as can
   });
   CHECK(dismissed.found);
   CHECK(dismissed.status == "open");
-  CHECK(db.text("SELECT status FROM leads.duplicate_candidates WHERE reason = 'email'") == "dismissed");
-  CHECK(db.scalar("SELECT count(*) FROM leads.lead_activities WHERE kind = 'duplicate_dismissed'") == 2);
+  CHECK(db.text("SELECT status FROM leads.duplicate_candidates WHERE reason = 'email'") ==
+        "dismissed");
+  CHECK(db.scalar(
+            "SELECT count(*) FROM leads.lead_activities WHERE kind = 'duplicate_dismissed'") == 2);
   auto again = db.pool.with([&](pqxx::connection& c) {
     pqxx::work tx(c);
     return repo::dismiss_duplicate(tx, "demo", scope_for(admin), email_pair, "admin-1");
@@ -117,19 +130,25 @@ TEST_CASE("a Brazilian 9th-digit variant and a shared e-mail are recorded as can
   CHECK(again.status == "dismissed");  // → 409
   // A re-push of the same e-mail pair does not re-open it.
   db.apply(vendor("demo", "V6", "Budi S", "+6281200000012", "budi@example.com"));
-  CHECK(db.text("SELECT status FROM leads.duplicate_candidates WHERE reason = 'email'") == "dismissed");
+  CHECK(db.text("SELECT status FROM leads.duplicate_candidates WHERE reason = 'email'") ==
+        "dismissed");
 
   db.pool.with([&](pqxx::connection& c) {
     pqxx::work tx(c);
-    merge_in_tx(tx, admin, db.id_of("+5511987654321"), {db.id_of("+551187654321")}, false, events::now_rfc3339());
+    merge_in_tx(tx, admin, db.id_of("+5511987654321"), {db.id_of("+551187654321")}, false,
+                events::now_rfc3339());
     tx.commit();
   });
-  CHECK(db.text("SELECT status FROM leads.duplicate_candidates WHERE reason = 'brazil_ninth_digit'") == "merged");
+  CHECK(db.text(
+            "SELECT status FROM leads.duplicate_candidates WHERE reason = 'brazil_ninth_digit'") ==
+        "merged");
   CHECK(db.list(admin).find(R"("total":0)") != std::string::npos);
-  CHECK(db.list(admin, "merged").find(R"("total":0)") != std::string::npos);  // its absorbed lead is gone
+  CHECK(db.list(admin, "merged").find(R"("total":0)") !=
+        std::string::npos);  // its absorbed lead is gone
 }
 
-TEST_CASE("a country-code variant of a manual lead is a candidate, paginated newest first", "[pg]") {
+TEST_CASE("a country-code variant of a manual lead is a candidate, paginated newest first",
+          "[pg]") {
   DupDb db;
   db.apply(vendor("demo", "V1", "Ravi", "+918123456789"));
   db.apply(vendor("demo", "V2", "Ravi K", "+628123456789"));

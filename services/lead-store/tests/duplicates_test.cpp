@@ -10,7 +10,8 @@ using namespace leadpipe::leads;
 namespace {
 
 bool has(const std::vector<PhoneVariant>& v, const std::string& phone, const std::string& reason) {
-  return std::any_of(v.begin(), v.end(), [&](const PhoneVariant& x) { return x.phone == phone && x.reason == reason; });
+  return std::any_of(v.begin(), v.end(),
+                     [&](const PhoneVariant& x) { return x.phone == phone && x.reason == reason; });
 }
 
 }  // namespace
@@ -26,8 +27,11 @@ TEST_CASE("a Brazilian mobile with and without the 9th digit are variants", "[un
                      [](const PhoneVariant& v) { return v.reason == "brazil_ninth_digit"; }));
 }
 
-TEST_CASE("the same national number under another region's country code is a variant when valid there", "[unit]") {
-  // "8123456789" written without + in an ID tenant became +62 812-3456-789; in India it is +91 81234 56789.
+TEST_CASE(
+    "the same national number under another region's country code is a variant when valid there",
+    "[unit]") {
+  // "8123456789" written without + in an ID tenant became +62 812-3456-789; in India it is +91
+  // 81234 56789.
   const auto v = phone_variants("+628123456789", {"ID", "IN"});
   CHECK(has(v, "+918123456789", "country_code"));
   CHECK(v.size() == 1);

@@ -64,10 +64,12 @@ TEST_CASE("outreach results parse from the producer's examples", "[unit]") {
   CHECK_FALSE(failed.retryable);
   CHECK(failed.error_code == "131026");
   // Nothing to attach a status to.
-  CHECK_THROWS_AS(parse_outreach_result("outreach.failed",
-                                        R"({"channel":"sms","to":"+6281234567890","failed_at":"2026-01-15T10:02:05Z",)"
-                                        R"("error":{"code":"x"}})"),
-                  std::invalid_argument);
+  CHECK_THROWS_AS(
+      parse_outreach_result(
+          "outreach.failed",
+          R"({"channel":"sms","to":"+6281234567890","failed_at":"2026-01-15T10:02:05Z",)"
+          R"("error":{"code":"x"}})"),
+      std::invalid_argument);
 }
 
 TEST_CASE("a sensitive message keeps no text or parameters", "[unit]") {
@@ -130,7 +132,9 @@ TEST_CASE("CRM message requests are validated", "[unit]") {
     return parse_message_request(d, errors);
   };
   std::vector<http::FieldError> errors;
-  auto m = parse(R"({"channel":"whatsapp","template":"followup_1","language":"id","parameters":["Budi"]})", errors);
+  auto m = parse(
+      R"({"channel":"whatsapp","template":"followup_1","language":"id","parameters":["Budi"]})",
+      errors);
   CHECK(errors.empty());
   CHECK(m.message.kind == "template");
   m = parse(R"({"channel":"sms","text":"Halo Budi"})", errors);
@@ -140,17 +144,20 @@ TEST_CASE("CRM message requests are validated", "[unit]") {
                           R"({"channel":"sms","template":"t"})", R"({"channel":"whatsapp"})",
                           R"({"channel":"whatsapp","text":"x","template":"t"})",
                           R"({"channel":"whatsapp","text":"x","parameters":["a"]})",
-                          R"({"channel":"whatsapp","text":""})", R"({"channel":"whatsapp","text":"x","to":"+1"})",
-                          R"(["channel"])"}) {
+                          R"({"channel":"whatsapp","text":""})",
+                          R"({"channel":"whatsapp","text":"x","to":"+1"})", R"(["channel"])"}) {
     INFO(bad);
     errors.clear();
     parse(bad, errors);
     CHECK_FALSE(errors.empty());
   }
   errors.clear();
-  m = parse(R"({"channel":"whatsapp","template":"followup_1","language":"id","parameters":["Budi"]})", errors);
-  const auto data = outreach_requested_data("6f1c2b7e-5a4d-4c3b-9e8f-1a2b3c4d5e6f", m, "+6281234567890",
-                                            "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d", "c1");
+  m = parse(
+      R"({"channel":"whatsapp","template":"followup_1","language":"id","parameters":["Budi"]})",
+      errors);
+  const auto data =
+      outreach_requested_data("6f1c2b7e-5a4d-4c3b-9e8f-1a2b3c4d5e6f", m, "+6281234567890",
+                              "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d", "c1");
   CHECK(events::SchemaSet::builtin().validate("outreach.requested", data).empty());
   CHECK(member(data, "purpose") == "crm");
   CHECK(std::string(doc(data)["context"]["sender"]["user_id"].GetString()) == "c1");
@@ -158,7 +165,8 @@ TEST_CASE("CRM message requests are validated", "[unit]") {
   CHECK(member(pending, "status") == "pending");
 }
 
-TEST_CASE("pipelines configure which outreach is a contact and the qualified suggestion", "[unit]") {
+TEST_CASE("pipelines configure which outreach is a contact and the qualified suggestion",
+          "[unit]") {
   const auto& p = Pipeline::admissions();
   CHECK(p.is_contact("crm"));
   CHECK(p.is_contact("followup"));
@@ -167,16 +175,28 @@ TEST_CASE("pipelines configure which outreach is a contact and the qualified sug
   CHECK(p.suggestion_for("contacted", {"register_intent"}) == "qualified");
   CHECK(p.suggestion_for("contacted", {"pricing_inquiry", "visit_intent"}) == "qualified");
   CHECK_FALSE(p.suggestion_for("new", {"register_intent"}));        // not contacted yet
-  CHECK_FALSE(p.suggestion_for("contacted", {"pricing_inquiry"}));   // no such intent
-  CHECK_FALSE(p.suggestion_for("qualified", {"register_intent"}));   // already there
+  CHECK_FALSE(p.suggestion_for("contacted", {"pricing_inquiry"}));  // no such intent
+  CHECK_FALSE(p.suggestion_for("qualified", {"register_intent"}));  // already there
   // Round trip through JSON keeps the configuration; the funnel pipeline has none.
   const auto again = Pipeline::from_json(p.to_json());
   CHECK(again.suggestion_for("contacted", {"visit_intent"}) == "qualified");
   CHECK_FALSE(again.is_contact("otp"));
-  const auto funnel = Pipeline::from_json(builtin_pipelines().at("funnel"));
-  CHECK_FALSE(funnel.suggestion_for("AGUARDANDO", {"register_intent"}));
+  // The board's defaults follow the seeds: 000 opens on actionable, 001 shows all by score.
+  CHECK(p.default_view == "actionable");
+  CHECK(p.default_sort == "recent");
+  CHECK(again.default_view == "actionable");
+  const auto clinic = Pipeline::from_json(builtin_pipelines().at("clinic"));
+  CHECK(clinic.default_view == "all");
+  CHECK(clinic.default_sort == "score");
   CHECK_THROWS_AS(Pipeline::from_json(R"({"name":"x","stages":[{"key":"a"},{"key":"w","terminal":"won"},)"
-                                      R"({"key":"l","terminal":"lost"}],"automatic":{"suggest":{"stage":"nope",)"
-                                      R"("intents":["register_intent"]}}})"),
+                                      R"({"key":"l","terminal":"lost"}],"list":{"view":"mine"}})"),
+                  std::invalid_argument);
+  const auto funnel = Pipeline::from_json(builtin_pipelines().at("funnel"));
+  CHECK(funnel.default_view == "all");
+  CHECK_FALSE(funnel.suggestion_for("AGUARDANDO", {"register_intent"}));
+  CHECK_THROWS_AS(Pipeline::from_json(
+                      R"({"name":"x","stages":[{"key":"a"},{"key":"w","terminal":"won"},)"
+                      R"({"key":"l","terminal":"lost"}],"automatic":{"suggest":{"stage":"nope",)"
+                      R"("intents":["register_intent"]}}})"),
                   std::invalid_argument);
 }
