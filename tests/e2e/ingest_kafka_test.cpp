@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <ctime>
 #include <sstream>
 
 #include <leadpipe/auth/crypto.hpp>
@@ -113,24 +114,63 @@ TEST_CASE("no broker reachable: /readyz is 503 and every channel answers 503 + R
 }
 
 TEST_CASE("broker paused mid-test: 503, then recovery without restarting the gateway", "[e2e]") {
-  Stack stack(std::map<std::string, std::string>{{"INGEST_PUBLISH_TIMEOUT_MS", "1500"}});
+  // One OTP per phone per window and no cooldown: if the 503 send below had
+  // been charged, the send after recovery would be a 429.
+  Stack stack(std::map<std::string, std::string>{{"INGEST_PUBLISH_TIMEOUT_MS", "1500"},
+                                                 {"INGEST_OTP_MAX_PER_PHONE", "1"},
+                                                 {"INGEST_OTP_RESEND_COOLDOWN_S", "0"}});
   const auto out = stack.leadctl({"vendor", "key", "create", "--tenant", "demo", "--vendor", "v"});
   const auto key = out.substr(out.find("key\t") + 4, out.find('\n', out.find("key\t")) - out.find("key\t") - 4);
   const Headers auth_header{{"X-Api-Key", key}};
   const std::string lead = R"({"vendor_lead_id":"P-1","name":"Priya","phone":"+919845012377"})";
   REQUIRE(post(stack, "/api/v1/vendor/leads", lead, auth_header).status == 207);
   REQUIRE(stack.post_whatsapp(e2e::sample("whatsapp/inbound_text.json")).status == 200);
+  // Call transcripts and campaign forms too.
+  const auto integ = stack.leadctl({"calls", "integration", "create", "--tenant", "demo", "--id", "pbx-1"});
+  const auto secret = integ.substr(integ.find("secret\t") + 7, 64);
+  REQUIRE(secret.size() == 64);
+  const std::string call = R"({"call_id":"c-9","direction":"inbound","from":"+919845012377","to":"+918044556677",
+    "started_at":"2026-01-15T10:02:00Z","ended_at":"2026-01-15T10:03:00Z","outcome":"completed","transcript":"hi"})";
+  auto call_headers = [&] {
+    const auto t = std::to_string(static_cast<long long>(std::time(nullptr)));
+    return Headers{{"X-Leadpipe-Integration", "pbx-1"}, {"X-Leadpipe-Timestamp", t},
+                   {"X-Leadpipe-Signature", "sha256=" + auth::hmac_sha256_hex(secret, t + "." + call)}};
+  };
+  REQUIRE(post(stack, "/webhooks/calls", call, call_headers()).status == 200);
+  stack.leadctl({"campaign", "site", "set", "--tenant", "demo", "--origins", "https://www.example.edu"});
+  const std::string otp = R"({"campaign":"drone-2027","phone":"+919845012377"})";
 
   int during_vendor = 0;
   int during_whatsapp = 0;
+  int during_call = 0;
+  int during_otp = 0;
+  bool retry_after_everywhere = true;
   {
     BrokerPause pause;  // SIGSTOP the shared test broker; SIGCONT on scope exit, even on failure
-    during_vendor = post(stack, "/api/v1/vendor/leads", lead, auth_header).status;
-    during_whatsapp = stack.post_whatsapp(e2e::sample("whatsapp/inbound_text.json")).status;
+    auto r = post(stack, "/api/v1/vendor/leads", lead, auth_header);
+    during_vendor = r.status;
+    retry_after_everywhere = retry_after_everywhere && r.header("retry-after") != nullptr;
+    r = stack.post_whatsapp(e2e::sample("whatsapp/inbound_text.json"));
+    during_whatsapp = r.status;
+    retry_after_everywhere = retry_after_everywhere && r.header("retry-after") != nullptr;
+    r = post(stack, "/webhooks/calls", call, call_headers());
+    during_call = r.status;
+    retry_after_everywhere = retry_after_everywhere && r.header("retry-after") != nullptr;
+    r = post(stack, "/api/v1/forms/demo/otp/send", otp);
+    during_otp = r.status;
+    retry_after_everywhere = retry_after_everywhere && r.header("retry-after") != nullptr;
   }
   CHECK(during_vendor == 503);
   CHECK(during_whatsapp == 503);
+  CHECK(during_call == 503);
+  CHECK(during_otp == 503);
+  CHECK(retry_after_everywhere);
   CHECK(metric(stack, R"(leadpipe_ingest_rejected_total{channel="vendor",reason="kafka_unavailable"})") >= 1);
+  CHECK(metric(stack, R"(leadpipe_ingest_rejected_total{channel="whatsapp",reason="kafka_unavailable"})") >= 1);
+  CHECK(metric(stack, R"(leadpipe_ingest_rejected_total{channel="call",reason="kafka_unavailable"})") >= 1);
+  CHECK(metric(stack, R"(leadpipe_ingest_rejected_total{channel="campaign_form",reason="kafka_unavailable"})") >= 1);
+  // The OTP that could not be handed over was forgotten and not charged.
+  CHECK(read_events(stack, "outreach.requested").empty());
 
   // Same process, broker back: the caller's retry succeeds.
   CHECK(testing::wait_until(
@@ -138,5 +178,10 @@ TEST_CASE("broker paused mid-test: 503, then recovery without restarting the gat
   CHECK(testing::wait_until(
       [&] { return stack.post_whatsapp(e2e::sample("whatsapp/inbound_text.json")).status == 200; },
       std::chrono::seconds(30)));
+  CHECK(testing::wait_until([&] { return post(stack, "/webhooks/calls", call, call_headers()).status == 200; },
+                            std::chrono::seconds(30)));
+  CHECK(testing::wait_until([&] { return post(stack, "/api/v1/forms/demo/otp/send", otp).status == 200; },
+                            std::chrono::seconds(30)));
+  CHECK(read_events(stack, "outreach.requested").size() == 1);
   CHECK(status_of(stack.ingest_url() + "/readyz") == 200);
 }
