@@ -105,6 +105,82 @@ TEST_CASE("CRM API: role x tenant matrix over every route", "[e2e]") {
     }
   }
 
+  SECTION("messages, merge, duplicates, assignment rules") {
+    // Messages: every writing role inside its scope; 422 without a phone.
+    const std::string msg = R"({"channel":"whatsapp","template":"followup_1","language":"id","parameters":["Budi"]})";
+    CHECK(api.status("POST", L + "/messages", marketing, msg) == 403);
+    CHECK(api.status("POST", L + "/messages", c2, msg) == 404);
+    CHECK(api.status("POST", L + "/messages", head2, msg) == 404);
+    CHECK(api.status("POST", L + "/messages", other, msg) == 404);
+    CHECK(api.status("POST", L + "/messages", c1, R"({"channel":"sms","template":"t"})") == 400);
+    CHECK(api.status("POST", L + "/messages", c1, R"({"channel":"fax","text":"x"})") == 400);
+    auto sent = api.call("POST", L + "/messages", c1, msg);
+    REQUIRE(sent.status == 202);
+    CHECK(std::string(parse(sent.body)["status"].GetString()) == "pending");
+    CHECK(api.status("POST", L + "/messages", head1, R"({"channel":"sms","text":"Halo"})") == 202);
+    CHECK(count(stack.db_url(), "SELECT count(*) FROM leads.outbox WHERE topic = 'outreach.requested'") == 2);
+    auto mail_only = api.call("POST", "/api/v1/leads", admin, R"({"name":"Sari","email":"sari@example.com"})");
+    REQUIRE(mail_only.status == 201);
+    const std::string mail_id = parse(mail_only.body)["id"].GetString();
+    CHECK(api.status("POST", "/api/v1/leads/" + mail_id + "/messages", admin, msg) == 422);
+
+    // Merge: admins and the pool's sales head; counsellors and marketing never.
+    const std::string merge_body = R"({"lead_ids":[")" + mail_id + R"("]})";
+    CHECK(api.status("POST", L + "/merge?dry_run=true", marketing, merge_body) == 403);
+    CHECK(api.status("POST", L + "/merge?dry_run=true", c1, merge_body) == 403);
+    CHECK(api.status("POST", L + "/merge?dry_run=true", head2, merge_body) == 404);
+    CHECK(api.status("POST", L + "/merge?dry_run=true", head1, merge_body) == 404);  // Sari is not in head-1's pool
+    CHECK(api.status("POST", L + "/merge?dry_run=true", other, merge_body) == 404);
+    CHECK(api.status("POST", L + "/merge?dry_run=true", adm_admin, merge_body) == 200);
+
+    // Duplicates: a Brazilian mobile with and without the 9th digit is a candidate, never merged.
+    auto br1 = api.call("POST", "/api/v1/leads", admin, R"({"name":"Ana","phone":"+5511987654321"})");
+    auto br2 = api.call("POST", "/api/v1/leads", admin, R"({"name":"Ana S","phone":"+551187654321"})");
+    REQUIRE(br1.status == 201);
+    REQUIRE(br2.status == 201);
+    auto dups = api.call("GET", "/api/v1/leads/duplicates", admin);
+    REQUIRE(dups.status == 200);
+    auto page = parse(dups.body);
+    REQUIRE(page["total"].GetInt64() == 1);
+    const std::string pair = page["items"][0]["id"].GetString();
+    CHECK(std::string(page["items"][0]["reason"].GetString()) == "brazil_ninth_digit");
+    CHECK(parse(api.call("GET", "/api/v1/leads/duplicates", marketing).body)["total"].GetInt64() == 1);
+    CHECK(parse(api.call("GET", "/api/v1/leads/duplicates", head1).body)["total"].GetInt64() == 0);
+    CHECK(parse(api.call("GET", "/api/v1/leads/duplicates", c1).body)["total"].GetInt64() == 0);
+    CHECK(parse(api.call("GET", "/api/v1/leads/duplicates", other).body)["total"].GetInt64() == 0);
+    CHECK(api.status("GET", "/api/v1/leads/duplicates?status=maybe", admin) == 400);
+    const std::string D = "/api/v1/leads/duplicates/" + pair + "/dismiss";
+    CHECK(api.status("POST", D, marketing) == 403);
+    CHECK(api.status("POST", D, c1) == 403);
+    CHECK(api.status("POST", D, head1) == 404);
+    CHECK(api.status("POST", D, other) == 404);
+    CHECK(api.status("POST", "/api/v1/leads/duplicates/not-a-uuid/dismiss", admin) == 404);
+    CHECK(api.status("POST", D, adm_admin) == 200);
+    CHECK(api.status("POST", D, admin) == 409);
+    CHECK(count(stack.db_url(), "SELECT count(*) FROM leads.leads WHERE deleted_at IS NULL") == 4);
+
+    // Assignment rules: admins and sales heads (their pool's teams only).
+    const std::string rules = R"({"teams":[{"team":"north","strategy":"round_robin","members":["c1","c2"]}]})";
+    for (const auto* t : {&c1, &marketing}) {
+      CHECK(api.status("GET", "/api/v1/assignment/rules", *t) == 403);
+      CHECK(api.status("PUT", "/api/v1/assignment/rules", *t, rules) == 403);
+    }
+    CHECK(api.status("PUT", "/api/v1/assignment/rules", admin, R"({"teams":[{"team":"x","strategy":"random","members":[]}]})") == 400);
+    CHECK(api.status("PUT", "/api/v1/assignment/rules", head1, rules) == 200);
+    auto mine = parse(api.call("GET", "/api/v1/assignment/rules", head1).body);
+    REQUIRE(mine["teams"].Size() == 1);
+    CHECK(std::string(mine["teams"][0]["owner"].GetString()) == "head-1");
+    CHECK(parse(api.call("GET", "/api/v1/assignment/rules", head2).body)["teams"].Size() == 0);
+    CHECK(parse(api.call("GET", "/api/v1/assignment/rules", adm_admin).body)["teams"].Size() == 1);
+    CHECK(parse(api.call("GET", "/api/v1/assignment/rules", other).body)["teams"].Size() == 0);
+    // head-1's team serves head-1's pool: a lead head-1 creates is assigned by it.
+    auto pooled = api.call("POST", "/api/v1/leads", head1, R"({"name":"Rina","phone":"+6281311112222"})");
+    REQUIRE(pooled.status == 201);
+    CHECK(std::string(parse(pooled.body)["assigned_to"].GetString()) == "c1");
+    CHECK(api.status("PUT", "/api/v1/assignment/rules", admin, rules) == 200);
+    CHECK(parse(api.call("GET", "/api/v1/assignment/rules", head1).body)["teams"].Size() == 0);
+  }
+
   SECTION("writes") {
     const std::string edit = R"({"program":"Midwifery"})";
     CHECK(api.status("PATCH", L, marketing, edit) == 403);
@@ -151,6 +227,9 @@ TEST_CASE("CRM API: role x tenant matrix over every route", "[e2e]") {
     CHECK(api.status("POST", L + "/followups", c1, R"({"due_at":"2030-01-01T00:00:00Z"})") == 422);
     CHECK(count(stack.db_url(), "SELECT count(*) FROM leads.outbox WHERE topic = 'lead.converted'") == 1);
     CHECK(count(stack.db_url(), "SELECT count(*) FROM leads.stage_history") == 3);
+    // The admissions board (seed 000) opens on actionable: an enrolled lead is out of the default list.
+    CHECK(parse(api.call("GET", "/api/v1/leads", admin).body)["total"].GetInt64() == 0);
+    CHECK(parse(api.call("GET", "/api/v1/leads?view=all", admin).body)["total"].GetInt64() == 1);
 
     // Pipeline: admins only.
     CHECK(api.status("PUT", "/api/v1/pipeline", adm_admin, R"({"builtin":"clinic"})") == 403);

@@ -47,7 +47,7 @@ awaitable<Response> put_rules(ApiDeps& d, Request& req) {
   }
   auto job = [tenant = who.tenant, owner, teams, actor = who.subject](pqxx::work& tx) {
     // One writer at a time per tenant (team names are unique per tenant).
-    tx.exec_params0("SELECT pg_advisory_xact_lock(hashtext('leads.assignment_rules:' || $1))",
+    tx.exec_params("SELECT pg_advisory_xact_lock(hashtext('leads.assignment_rules:' || $1))",
                     tenant);
     const auto others = repo::load_assignment_rules(tx, tenant, std::nullopt);
     for (const auto& t : teams) {
