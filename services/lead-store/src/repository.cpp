@@ -290,12 +290,18 @@ struct SortSpec {
   const char* op;                    // "<" (descending) or ">" (ascending)
 };
 
+// ORDER BY names are table-qualified: a bare `created_at` / `id` in ORDER BY
+// binds to the SELECT's output column of that name first — here the cursor
+// key `(created_at)::text` / `id::text` — and the page was sorted as text by a
+// full scan (1.2 s at 100k leads, a statement timeout and a 500 at 1M).
 const SortSpec& sort_spec(const std::string& sort) {
-  static const SortSpec recent{"created_at DESC, id DESC", {"created_at", "id"}, {"timestamptz", "uuid"}, "<"};
-  static const SortSpec updated{"updated_at DESC, id DESC", {"updated_at", "id"}, {"timestamptz", "uuid"}, "<"};
+  static const SortSpec recent{
+      "leads.created_at DESC, leads.id DESC", {"created_at", "id"}, {"timestamptz", "uuid"}, "<"};
+  static const SortSpec updated{
+      "leads.updated_at DESC, leads.id DESC", {"updated_at", "id"}, {"timestamptz", "uuid"}, "<"};
   // Seed 001's default: highest score first, then the longest-untouched lead.
   static const SortSpec score{
-      "(-COALESCE(score, -1)), COALESCE(last_contacted_at, '-infinity'::timestamptz), id",
+      "(-COALESCE(leads.score, -1)), COALESCE(leads.last_contacted_at, '-infinity'::timestamptz), leads.id",
       {"(-COALESCE(score, -1))", "COALESCE(last_contacted_at, '-infinity'::timestamptz)", "id"},
       {"int", "timestamptz", "uuid"},
       ">"};
@@ -363,7 +369,7 @@ ListPage list(pqxx::transaction_base& tx, const ListQuery& q) {
 std::vector<std::string> matching_ids(pqxx::transaction_base& tx, const ListQuery& q, int max) {
   auto w = build_where(q);
   w.params.push_back(std::to_string(max));
-  auto rows = tx.exec_params("SELECT id::text FROM leads.leads WHERE " + w.sql + " ORDER BY created_at, id LIMIT " +
+  auto rows = tx.exec_params("SELECT id::text FROM leads.leads WHERE " + w.sql + " ORDER BY leads.created_at, leads.id LIMIT " +
                                  w.next() + "::int",
                              pqxx::prepare::make_dynamic_params(w.params));
   std::vector<std::string> ids;
