@@ -216,6 +216,16 @@ std::string result_json(const import::Plan& plan, bool dry_run, const std::optio
   return {buf.GetString(), buf.GetSize()};
 }
 
+// "parse=812 prepare=3004 …" (milliseconds per phase, in order).
+std::string phases_text(const import::Phases& phases) {
+  std::string out;
+  for (const auto& [name, ms] : phases.list()) {
+    if (!out.empty()) out += ' ';
+    out += name + "=" + std::to_string(static_cast<long long>(ms + 0.5));
+  }
+  return out;
+}
+
 awaitable<Response> import_leads(ImportDeps& d, Request& req) {
   const auto started = std::chrono::steady_clock::now();
   const auto who = auth::authenticate(req, d.api->verifier);
@@ -228,17 +238,23 @@ awaitable<Response> import_leads(ImportDeps& d, Request& req) {
   const auto max_rows = d.config.max_rows;
   // Parsing, phone normalisation and the database all run on a pool worker:
   // 100k libphonenumber parses are too much CPU for an I/O thread.
-  auto job = [&req, parsed, who, max_rows](pqxx::connection& c) {
+  auto phases = std::make_shared<import::Phases>();
+  auto job = [&req, parsed, who, max_rows, phases](pqxx::connection& c) {
+    phases->mark("queued");
     std::vector<import::Row> rows;
     try {
-      rows = import::prepare(csv::parse(req.body, max_rows + 1), parsed.options);
+      auto records = csv::parse(req.body, max_rows + 1);
+      phases->mark("parse");
+      rows = import::prepare(records, parsed.options);
+      phases->mark("prepare");
     } catch (const csv::ParseError& e) {
       throw HttpError(400, "Malformed CSV", "the file is not valid RFC 4180 CSV", {{"body", e.what()}});
     } catch (const import::FileError& e) {
       throw HttpError(400, "Invalid CSV", e.what(), {{"body", e.what()}});
     }
     try {
-      return import::run(c, who.tenant, who.subject, rows, parsed.options, parsed.options_json, parsed.dry_run);
+      return import::run(c, who.tenant, who.subject, rows, parsed.options, parsed.options_json, parsed.dry_run,
+                         phases.get());
     } catch (const pqxx::unique_violation&) {
       throw HttpError::conflict("leads in the file were changed concurrently; retry the upload");
     }
@@ -267,7 +283,8 @@ awaitable<Response> import_leads(ImportDeps& d, Request& req) {
                                 {"inserted", plan.inserted},
                                 {"updated", plan.updated},
                                 {"duplicates", plan.duplicates},
-                                {"invalid", plan.invalid}});
+                                {"invalid", plan.invalid},
+                                {"phases_ms", phases_text(*phases)}});
   co_return Response::json(200, result_json(plan, parsed.dry_run, batch_id));
 }
 

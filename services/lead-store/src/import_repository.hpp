@@ -5,7 +5,9 @@
 // caller's transaction, so the leads and their lead.* events commit together.
 #include <pqxx/pqxx>
 
+#include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "import.hpp"
@@ -21,6 +23,23 @@ void lock_tenant(pqxx::transaction_base& tx, const std::string& tenant);
 std::vector<Existing> load_existing(pqxx::transaction_base& tx, const std::string& tenant,
                                     const std::vector<Row>& rows, bool for_update);
 
+// Wall time of an import's phases, in order (logged with the import; the
+// benchmark reads them): {"parse", ms}, {"prepare", ms}, {"load_existing", ms}, …
+class Phases {
+ public:
+  // Records the time since the previous mark (or construction) as `name`.
+  void mark(const std::string& name) {
+    const auto now = std::chrono::steady_clock::now();
+    list_.emplace_back(name, std::chrono::duration<double, std::milli>(now - last_).count());
+    last_ = now;
+  }
+  const std::vector<std::pair<std::string, double>>& list() const { return list_; }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  std::vector<std::pair<std::string, double>> list_;
+};
+
 struct Batch {
   std::string id;            // uuid
   std::string tenant;
@@ -29,7 +48,7 @@ struct Batch {
 };
 
 // Writes `plan` and records the batch. Sets each created lead's tenant.
-void write(pqxx::work& tx, const Batch& batch, Plan& plan);
+void write(pqxx::work& tx, const Batch& batch, Plan& plan, Phases* phases = nullptr);
 
 struct Outcome {
   Plan plan;
@@ -41,6 +60,7 @@ struct Outcome {
 // concurrent writer re-plans (up to 3 attempts), then throws
 // pqxx::unique_violation.
 Outcome run(pqxx::connection& c, const std::string& tenant, const std::string& user,
-            const std::vector<Row>& rows, const Options& options, const std::string& options_json, bool dry_run);
+            const std::vector<Row>& rows, const Options& options, const std::string& options_json, bool dry_run,
+            Phases* phases = nullptr);
 
 }  // namespace leadpipe::leads::import

@@ -205,3 +205,43 @@ TEST_CASE("a sales head's import leaves leads of other pools alone", "[unit]") {
   CHECK(plan.rows[0].lead_id.empty());
   CHECK(plan.changes.empty());
 }
+
+TEST_CASE("a large file's phones (parsed once per distinct value, on several threads) give the per-row results",
+          "[unit]") {
+  // Above the parallel threshold: 3,000 rows, every 10th phone repeated from
+  // an earlier row, every 50th invalid, two spellings of the same number.
+  std::string text = "name,phone\n";
+  for (int i = 1; i <= 3000; ++i) {
+    std::string phone;
+    if (i % 50 == 0) {
+      phone = "12345";
+    } else if (i % 10 == 0) {
+      phone = "0812" + std::to_string(10000000 + i - 5);
+    } else if (i % 3 == 0) {
+      phone = "+62 812 " + std::to_string(10000000 + i).substr(0, 4) + " " + std::to_string(10000000 + i).substr(4);
+    } else {
+      phone = "0812" + std::to_string(10000000 + i);
+    }
+    text += "P" + std::to_string(i) + "," + phone + "\n";
+  }
+  import::Options o;
+  o.default_region = "ID";
+  const auto records = csv::parse(text);
+  const auto rows = import::prepare(records, o);
+  REQUIRE(rows.size() == 3000);
+  int invalid = 0, duplicates = 0;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const auto expected = import::normalize_phone(records[r + 1][1], "ID");
+    if (!expected) {
+      CHECK(rows[r].status == import::kStatusInvalid);
+      ++invalid;
+      continue;
+    }
+    REQUIRE(rows[r].phone);
+    CHECK(*rows[r].phone == *expected);
+    if (rows[r].status == import::kStatusDuplicate) ++duplicates;
+  }
+  CHECK(invalid == 60);
+  CHECK(duplicates == 240);  // i % 10 == 0 and not % 50: the number of row i − 5
+  CHECK(*rows[2].phone == "+6281210000003");  // "+62 812 1000 0003"
+}
