@@ -78,7 +78,7 @@ url="http://127.0.0.1:$port"
 kafka_pid=$(pgrep -f 'kafka\.Kafka' | head -1 || true)
 
 # CPU ticks (user+system, all threads) of a pid; 0 if unknown.
-ticks() { [[ -n "$1" && -r /proc/$1/stat ]] && awk '{print $14+$15}' "/proc/$1/stat" || echo 0; }
+ticks() { [[ -n "$1" && -r /proc/$1/stat ]] && awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # Busy and total ticks of the whole machine.
 machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat; }
 
@@ -92,8 +92,12 @@ measure() {  # script connections path
   g0=$(ticks "$gw_pid"); k0=$(ticks "$kafka_pid"); read -r m0 mt0 < <(machine_ticks)
   wrk -t"$threads" -c"$conns" -d"${duration}s" --timeout 5s -s "$here/$script" "$url/$3" > "$out" &
   local wrk_pid=$!
-  sleep 0.5; w=$(ticks "$wrk_pid")
-  while kill -0 "$wrk_pid" 2>/dev/null; do w=$(ticks "$wrk_pid"); sleep 0.2; done
+  sleep 0.5; w=$(ticks "$wrk_pid"); [[ -n "$w" ]] || w=0
+  local v
+  while kill -0 "$wrk_pid" 2>/dev/null; do  # last reading before wrk exits (its /proc entry goes with it)
+    v=$(ticks "$wrk_pid" 2>/dev/null); [[ -n "$v" && "$v" != 0 ]] && w="$v"
+    sleep 0.2
+  done
   wait "$wrk_pid"
   g1=$(ticks "$gw_pid"); k1=$(ticks "$kafka_pid"); read -r m1 mt1 < <(machine_ticks)
   local hz; hz=$(getconf CLK_TCK)
