@@ -231,7 +231,10 @@ fi
 prev_batches=$(psql_db -Atc "SELECT count(*) FROM leads.import_batches WHERE tenant = 'bench'")
 prefixes=(0857 0858 0859 0852 0853 0813 0815 0816 0817 0818 0819 0821 0822 0823 0831 0832 0838 0877 0878 0895)
 prefix="${prefixes[$((prev_batches % ${#prefixes[@]}))]}"
-psql_db -Atc "SELECT phone FROM leads.leads WHERE tenant = 'bench' AND phone LIKE '+62812%' ORDER BY id LIMIT 3000" \
+# Existing leads the file updates: another 3,000 per earlier import (the first
+# ones already have what the file adds: they would only be duplicates).
+psql_db -Atc "SELECT phone FROM leads.leads WHERE tenant = 'bench' AND phone LIKE '+62812%' ORDER BY id
+              LIMIT 3000 OFFSET $((prev_batches * 3000))" \
   > "$work/existing.txt"
 python3 "$here/gen_csv.py" "$import_rows" "$work/existing.txt" "$prefix" > "$work/import.csv"
 import_file() {  # token → "seconds counts"
