@@ -202,3 +202,37 @@ TEST_CASE("list total: exact up to the limit, above it an estimate marked inexac
   one.q = "lead 1199";
   CHECK(repo::list(t, one).total == 1);
 }
+
+TEST_CASE("list pages follow created_at itself, not its text (ORDER BY is table-qualified)", "[pg]") {
+  // In New York the text of these instants sorts differently from the
+  // instants (01:30 EDT is before 01:15 EST): a page ordered by the cursor-key
+  // output column (created_at)::text — the 1M bench's full-scan 500 — would
+  // come out 07:00, 05:30, 06:15.
+  Db db;
+  db.import("name,phone\nA,+6281400000001\nB,+6281400000002\nC,+6281400000003\n", false);
+  {
+    pqxx::work w(db.conn);
+    w.exec(
+        "UPDATE leads.leads SET created_at = CASE name WHEN 'A' THEN '2026-11-01 05:30:00+00'::timestamptz "
+        "WHEN 'B' THEN '2026-11-01 06:15:00+00'::timestamptz ELSE '2026-11-01 07:00:00+00'::timestamptz END");
+    w.commit();
+  }
+  pqxx::work t(db.conn);
+  t.exec("SET LOCAL TimeZone = 'America/New_York'");
+  repo::ListQuery q;
+  q.tenant = "demo";
+  std::vector<std::string> names;
+  for (const auto& l : repo::list(t, q).items) names.push_back(l.name.value_or(""));
+  CHECK(names == std::vector<std::string>{"C", "B", "A"});
+  // The same order one page at a time through the cursor.
+  q.limit = 1;
+  names.clear();
+  for (int i = 0; i < 3; ++i) {
+    const auto page = repo::list(t, q);
+    REQUIRE(page.items.size() == 1);
+    names.push_back(page.items[0].name.value_or(""));
+    q.cursor = page.next_cursor;
+  }
+  CHECK(names == std::vector<std::string>{"C", "B", "A"});
+  CHECK_FALSE(q.cursor);
+}
