@@ -189,6 +189,10 @@ std::string result_json(const import::Plan& plan, bool dry_run, const std::optio
   w.Int(plan.duplicates);
   w.Key("invalid");
   w.Int(plan.invalid);
+  w.Key("assigned");
+  w.Int(plan.assigned);
+  w.Key("duplicate_candidates");
+  w.Int(static_cast<int>(plan.candidates.size()));
   w.Key("rows");
   w.StartArray();
   for (const auto& r : plan.rows) {
@@ -208,6 +212,12 @@ std::string result_json(const import::Plan& plan, bool dry_run, const std::optio
       w.Null();
     } else {
       w.String(r.lead_id.c_str());
+    }
+    w.Key("assigned_to");
+    if (r.assigned_to) {
+      w.String(r.assigned_to->c_str(), static_cast<rapidjson::SizeType>(r.assigned_to->size()));
+    } else {
+      w.Null();
     }
     w.EndObject();
   }

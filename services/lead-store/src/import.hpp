@@ -54,6 +54,7 @@ struct Row {
   std::vector<std::string> tags;
   std::map<std::string, std::string> extra;
   std::string lead_id;     // the lead inserted / updated / matched
+  std::optional<std::string> assigned_to;  // telecaller an assignment rule gives the inserted lead
 };
 
 // A client error in the file or the options as a whole (400).
@@ -92,12 +93,25 @@ struct Change {
   std::vector<CaptureRecord> captures;        // file values with their evidence
   std::optional<std::string> previous_stage;  // set when incomplete → complete moved it
   std::string previous_stage_changed_at;      // when the lead had entered previous_stage
+  // Assignment rules (created leads only; set by import::plan_assignments).
+  std::optional<std::string> rule_team;    // the first active team that takes the lead
+  std::optional<std::string> rule_member;  // its member who gets it (nullopt: nobody eligible)
+};
+
+// A pair of leads that may be one person (leads.duplicate_candidates).
+struct CandidatePair {
+  std::string lead_id, other_lead_id;
+  std::string reason;  // brazil_ninth_digit | country_code | email
+  std::string detail;  // JSON
 };
 
 struct Plan {
   std::vector<Row> rows;
   std::vector<Change> changes;
   int inserted = 0, updated = 0, duplicates = 0, invalid = 0;
+  int assigned = 0;                       // inserted leads given a telecaller by an assignment rule
+  std::vector<CandidatePair> candidates;  // new duplicate-candidate pairs (plan_duplicate_candidates)
+  std::vector<std::pair<std::string, int>> rr_next;  // team → round-robin position after the plan
 };
 
 // Decides every pending row against `existing` (matched by phone, then by

@@ -3,8 +3,10 @@
 #include <pqxx/stream_to>
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <future>
 #include <optional>
+#include <set>
 #include <system_error>
 #include <tuple>
 #include <unordered_map>
@@ -13,6 +15,9 @@
 #include <leadpipe/events/topics.hpp>
 #include <leadpipe/outbox/outbox.hpp>
 
+#include "assignment_rules.hpp"
+#include "crm_service.hpp"
+#include "duplicates.hpp"
 #include "lead_json.hpp"
 #include "crm_repository.hpp"
 #include "repository.hpp"
@@ -71,7 +76,271 @@ OutboxRow event_row(const std::string& type, const Lead& lead, const std::string
   return {type, lead.tenant + ":" + lead.id, events::to_json(ev), json_object(headers)};
 }
 
+std::vector<std::string> text_array(const pqxx::field& f) {
+  std::vector<std::string> out;
+  auto parser = f.as_array();
+  for (auto [kind, value] = parser.get_next(); kind != pqxx::array_parser::done;
+       std::tie(kind, value) = parser.get_next()) {
+    if (kind == pqxx::array_parser::string_value) out.push_back(value);
+  }
+  return out;
+}
+
+std::string json_pair(const char* k1, const std::string& v1, const char* k2 = nullptr, const std::string& v2 = {}) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key(k1);
+  w.String(v1.c_str(), static_cast<rapidjson::SizeType>(v1.size()));
+  if (k2) {
+    w.Key(k2);
+    w.String(v2.c_str(), static_cast<rapidjson::SizeType>(v2.size()));
+  }
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+// The timeline entry of an assignment (crm_service's assign()).
+std::string assigned_payload(const std::string& member) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("role");
+  w.String("telecaller");
+  w.Key("previous");
+  w.Null();
+  w.Key("assigned_to");
+  w.String(member.c_str(), static_cast<rapidjson::SizeType>(member.size()));
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::string rule_reason(const Change& c) { return "assignment rule: " + *c.rule_team; }
+
+#define TODAY "(now() AT TIME ZONE 'UTC')::date"
+
 }  // namespace
+
+void plan_assignments(pqxx::transaction_base& tx, const std::string& tenant, Plan& plan,
+                      const std::vector<std::string>& open_stages, bool for_update) {
+  if (plan.inserted == 0) return;
+  // Cheap check first: most tenants have no rules (one query per import).
+  const auto rows = tx.exec_params(
+      "SELECT team, sources, owner FROM leads.assignment_teams WHERE tenant = $1 AND active ORDER BY position",
+      tenant);
+  if (rows.empty()) return;
+  std::vector<Team> teams;
+  for (const auto& r : rows) {
+    Team t;
+    t.team = r[0].as<std::string>();
+    t.sources = text_array(r[1]);
+    if (!r[2].is_null()) t.owner = r[2].as<std::string>();
+    teams.push_back(std::move(t));
+  }
+  // The first matching team per created lead (the import sets no telecaller).
+  std::vector<int> team_of(plan.changes.size(), -1);
+  std::vector<bool> used(teams.size(), false);
+  for (std::size_t i = 0; i < plan.changes.size(); ++i) {
+    const auto& c = plan.changes[i];
+    if (!c.created || c.lead.assigned_to) continue;
+    for (std::size_t t = 0; t < teams.size(); ++t) {
+      if (team_matches(teams[t], c.lead)) {
+        team_of[i] = static_cast<int>(t);
+        used[t] = true;
+        break;
+      }
+    }
+  }
+  const std::string lock = for_update ? " FOR UPDATE" : "";
+  struct TeamState {
+    std::string strategy;
+    int rr_next = 0;
+    bool assigned_any = false;
+    std::vector<std::string> names;
+    std::vector<Candidate> base;  // active + capacity; counts live in `load`
+  };
+  std::vector<std::optional<TeamState>> state(teams.size());
+  std::vector<std::string> members;
+  bool least_loaded = false;
+  // Teams in position order: the same lock order as concurrent imports.
+  for (std::size_t t = 0; t < teams.size(); ++t) {
+    if (!used[t]) continue;
+    TeamState s;
+    const auto team = tx.exec_params1(
+        "SELECT strategy, rr_next FROM leads.assignment_teams WHERE tenant = $1 AND team = $2" + lock, tenant,
+        teams[t].team);
+    s.strategy = team[0].as<std::string>();
+    s.rr_next = team[1].as<int>();
+    least_loaded |= s.strategy == "least_loaded";
+    const auto ms = tx.exec_params(
+        "SELECT m.member, m.active, COALESCE(m.capacity_per_day, t.capacity_per_day) "
+        "FROM leads.assignment_members m JOIN leads.assignment_teams t ON t.tenant = m.tenant AND t.team = m.team "
+        "WHERE m.tenant = $1 AND m.team = $2 ORDER BY m.position",
+        tenant, teams[t].team);
+    for (const auto& m : ms) {
+      s.names.push_back(m[0].as<std::string>());
+      Candidate cand;
+      cand.active = m[1].as<bool>();
+      if (!m[2].is_null()) cand.capacity = m[2].as<int>();
+      s.base.push_back(cand);
+      members.push_back(s.names.back());
+    }
+    state[t] = std::move(s);
+  }
+  // Members' counters for the day (across teams), locked on a real run so a
+  // concurrent conditional increment (apply_assignment_rules) waits for us.
+  std::unordered_map<std::string, std::pair<int, long long>> load;  // member → (today, open leads)
+  if (!members.empty()) {
+    if (for_update) {
+      tx.exec_params0(
+          "INSERT INTO leads.assignment_daily (tenant, member, day, assigned) "
+          "SELECT $1, m, " TODAY ", 0 FROM unnest($2::text[]) m ON CONFLICT DO NOTHING",
+          tenant, sql::pg_array(members));
+    }
+    const auto daily = tx.exec_params(
+        "SELECT member, assigned FROM leads.assignment_daily WHERE tenant = $1 AND member = ANY($2::text[]) "
+        "AND day = " TODAY " ORDER BY member" + lock,
+        tenant, sql::pg_array(members));
+    for (const auto& d : daily) load[d[0].as<std::string>()].first = d[1].as<int>();
+    if (least_loaded) {
+      const auto open = tx.exec_params(
+          "SELECT assigned_to, count(*) FROM leads.leads WHERE tenant = $1 AND assigned_to = ANY($2::text[]) "
+          "AND deleted_at IS NULL AND stage = ANY($3::text[]) GROUP BY assigned_to",
+          tenant, sql::pg_array(members), sql::pg_array(open_stages));
+      for (const auto& o : open) load[o[0].as<std::string>()].second = o[1].as<long long>();
+    }
+  }
+  const std::set<std::string> open(open_stages.begin(), open_stages.end());
+  std::vector<Candidate> cands;
+  for (std::size_t i = 0; i < plan.changes.size(); ++i) {
+    if (team_of[i] < 0) continue;
+    auto& c = plan.changes[i];
+    auto& s = *state[static_cast<std::size_t>(team_of[i])];
+    c.rule_team = teams[static_cast<std::size_t>(team_of[i])].team;
+    cands = s.base;
+    for (std::size_t k = 0; k < cands.size(); ++k) {
+      const auto& l = load[s.names[k]];
+      cands[k].assigned_today = l.first;
+      cands[k].open_leads = l.second;
+    }
+    const auto pick = choose_member(s.strategy, cands, s.rr_next);
+    if (!pick) continue;
+    auto& l = load[s.names[*pick]];
+    l.first += 1;
+    if (open.count(c.lead.stage)) l.second += 1;
+    s.rr_next = static_cast<int>((*pick + 1) % cands.size());
+    s.assigned_any = true;
+    c.rule_member = s.names[*pick];
+    plan.rows[c.row_index].assigned_to = c.rule_member;
+    ++plan.assigned;
+  }
+  for (std::size_t t = 0; t < teams.size(); ++t) {
+    if (state[t] && state[t]->assigned_any) plan.rr_next.emplace_back(teams[t].team, state[t]->rr_next);
+  }
+}
+
+void plan_duplicate_candidates(pqxx::transaction_base& tx, const std::string& tenant, Plan& plan,
+                               const std::vector<Existing>& existing) {
+  struct Keys {
+    const Opt* phone;
+    const Opt* email;
+  };
+  std::vector<const Change*> subjects;  // leads whose contact keys are new
+  for (const auto& c : plan.changes) {
+    const auto has = [&c](const char* f) { return std::find(c.changed.begin(), c.changed.end(), f) != c.changed.end(); };
+    if (c.created || has("phone") || has("email")) subjects.push_back(&c);
+  }
+  if (subjects.empty()) return;
+  std::unordered_map<std::string, Keys> keys;  // lead id → its contact keys after the import
+  keys.reserve(existing.size() + plan.changes.size());
+  for (const auto& e : existing) keys[e.lead.id] = {&e.lead.phone, &e.lead.email};
+  for (const auto& c : plan.changes) keys[c.lead.id] = {&c.lead.phone, &c.lead.email};
+  std::set<std::pair<std::string, std::string>> seen;  // unordered pair, smaller id first
+  const auto add = [&](const std::string& a, const std::string& b, const char* reason, std::string detail) {
+    if (a == b || !seen.emplace(std::min(a, b), std::max(a, b)).second) return;
+    plan.candidates.push_back({a, b, reason, std::move(detail)});
+  };
+
+  // The same e-mail on another lead with a different phone: every such lead
+  // of the tenant is in `existing` (loaded by the rows' e-mails) or the plan.
+  std::unordered_map<std::string, std::vector<std::string>> by_email;
+  for (const auto& [id, k] : keys) {
+    if (*k.email) by_email[**k.email].push_back(id);
+  }
+  for (const auto* c : subjects) {
+    if (!c->lead.email) continue;
+    const auto& ids = by_email[*c->lead.email];
+    if (ids.size() < 2) continue;
+    for (const auto& other : ids) {
+      if (other != c->lead.id && *keys[other].phone != c->lead.phone)
+        add(c->lead.id, other, "email", json_pair("email", *c->lead.email));
+    }
+  }
+
+  // Phone variants, for Brazilian numbers only (the 9th digit): cheap to test,
+  // and the country-code variant of every row would mean ten libphonenumber
+  // validations per row.
+  struct Probe {
+    const Change* c;
+    PhoneVariant v;
+  };
+  std::vector<Probe> probes;
+  std::vector<std::string> variant_phones;
+  for (const auto* c : subjects) {
+    if (!c->lead.phone || c->lead.phone->rfind("+55", 0) != 0) continue;
+    for (auto& v : phone_variants(*c->lead.phone, default_variant_regions())) {
+      variant_phones.push_back(v.phone);
+      probes.push_back({c, std::move(v)});
+    }
+  }
+  if (!probes.empty()) {
+    std::unordered_multimap<std::string, std::string> holders;  // phone → lead id
+    for (const auto& c : plan.changes) {
+      if (c.lead.phone) holders.emplace(*c.lead.phone, c.lead.id);
+    }
+    const auto r = tx.exec_params(
+        "SELECT phone, id::text FROM leads.leads WHERE tenant = $1 AND deleted_at IS NULL AND phone = ANY($2::text[])",
+        tenant, sql::pg_array(variant_phones));
+    for (const auto& row : r) holders.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+    for (const auto& p : probes) {
+      const auto [b, e] = holders.equal_range(p.v.phone);
+      for (auto it = b; it != e; ++it) {
+        add(p.c->lead.id, it->second, p.v.reason.c_str(), json_pair("phone", *p.c->lead.phone, "variant", p.v.phone));
+      }
+    }
+  }
+
+  // Pairs between two leads that existed before may already be recorded (or
+  // dismissed): those are not new.
+  std::set<std::string> created;
+  for (const auto& c : plan.changes) {
+    if (c.created) created.insert(c.lead.id);
+  }
+  std::vector<std::string> as, bs;
+  for (const auto& p : plan.candidates) {
+    if (!created.count(p.lead_id) && !created.count(p.other_lead_id)) {
+      as.push_back(p.lead_id);
+      bs.push_back(p.other_lead_id);
+    }
+  }
+  if (!as.empty()) {
+    std::set<std::pair<std::string, std::string>> known;
+    const auto r = tx.exec_params(
+        "SELECT x.a::text, x.b::text FROM unnest($2::uuid[], $3::uuid[]) AS x(a, b) WHERE EXISTS ("
+        "SELECT 1 FROM leads.duplicate_candidates d WHERE d.tenant = $1 "
+        "AND LEAST(d.lead_id, d.other_lead_id) = LEAST(x.a, x.b) "
+        "AND GREATEST(d.lead_id, d.other_lead_id) = GREATEST(x.a, x.b))",
+        tenant, sql::pg_array(as), sql::pg_array(bs));
+    for (const auto& row : r) known.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+    if (!known.empty()) {
+      plan.candidates.erase(std::remove_if(plan.candidates.begin(), plan.candidates.end(),
+                                           [&known](const CandidatePair& p) {
+                                             return known.count({p.lead_id, p.other_lead_id}) > 0;
+                                           }),
+                            plan.candidates.end());
+    }
+  }
+}
 
 void lock_tenant(pqxx::transaction_base& tx, const std::string& tenant) {
   tx.exec_params("SELECT pg_advisory_xact_lock(hashtextextended('leadpipe.leads.import:' || $1, 0))", tenant);
@@ -171,19 +440,94 @@ void write(pqxx::work& tx, const Batch& batch, Plan& plan, Phases* phases) {
                       std::vector<std::string>{"id", "tenant", "name", "phone", "email", "program", "stage", "source",
                                                "channel", "owner", "version", "capture_confidence",
                                                "stage_changed_at", "created_at", "updated_at", "session_year", "tags",
-                                               "extra", "created_by"});
+                                               "extra", "created_by", "assigned_to"});
     for (const auto& c : plan.changes) {
       if (!c.created) continue;
       const auto& l = c.lead;
+      // A lead an assignment rule gives a telecaller is written as it is once
+      // assigned (version 2); lead.created still carries version 1 (the
+      // sequence of a lead created, then assigned by apply_assignment_rules).
       s << std::make_tuple(Opt(l.id), Opt(l.tenant), l.name, l.phone, l.email, l.program, Opt(l.stage),
-                           Opt(l.source), l.channel, c.owner, Opt(std::to_string(l.version)),
+                           Opt(l.source), l.channel, c.owner, Opt(std::to_string(l.version + (c.rule_member ? 1 : 0))),
                            Opt(sql::json_confidence(l.confidence)), Opt(l.stage_changed_at), Opt(l.created_at),
                            Opt(l.updated_at), c.session_year, Opt(sql::pg_array(c.tags)), Opt(json_object(c.extra)),
-                           Opt(batch.created_by));
+                           Opt(batch.created_by), c.rule_member);
     }
     s.complete();
   }
   mark("write_leads");
+
+  if (plan.assigned > 0) {
+    // Journaled like apply_assignment_rules: history here, timeline and
+    // lead.assigned below, with the counters of the day and the rotation.
+    pqxx::stream_to s(tx, "leads.assignment_history",
+                      std::vector<std::string>{"tenant", "lead_id", "role", "previous", "assigned_to", "actor",
+                                               "reason"});
+    std::map<std::string, int> per_member;
+    for (const auto& c : plan.changes) {
+      if (!c.rule_member) continue;
+      ++per_member[*c.rule_member];
+      s << std::make_tuple(Opt(batch.tenant), Opt(c.lead.id), Opt("telecaller"), Opt(), c.rule_member,
+                           Opt("system"), Opt(rule_reason(c)));
+    }
+    s.complete();
+    std::vector<std::string> names, counts, teams, next;
+    for (const auto& [m, n] : per_member) {
+      names.push_back(m);
+      counts.push_back(std::to_string(n));
+    }
+    tx.exec_params0(
+        "INSERT INTO leads.assignment_daily (tenant, member, day, assigned) "
+        "SELECT $1, x.m, " TODAY ", x.n FROM unnest($2::text[], $3::int[]) AS x(m, n) "
+        "ON CONFLICT (tenant, member, day) DO UPDATE SET assigned = leads.assignment_daily.assigned + EXCLUDED.assigned",
+        batch.tenant, sql::pg_array(names), sql::pg_array(counts));
+    for (const auto& [t, n] : plan.rr_next) {
+      teams.push_back(t);
+      next.push_back(std::to_string(n));
+    }
+    tx.exec_params0(
+        "UPDATE leads.assignment_teams t SET rr_next = x.n FROM unnest($2::text[], $3::int[]) AS x(team, n) "
+        "WHERE t.tenant = $1 AND t.team = x.team",
+        batch.tenant, sql::pg_array(teams), sql::pg_array(next));
+  }
+  {
+    std::map<std::string, int> unassigned;  // team → leads nobody could take
+    for (const auto& c : plan.changes) {
+      if (c.rule_team && !c.rule_member) ++unassigned[*c.rule_team];
+    }
+    if (!unassigned.empty()) {
+      std::vector<std::string> teams, counts;
+      for (const auto& [t, n] : unassigned) {
+        teams.push_back(t);
+        counts.push_back(std::to_string(n));
+      }
+      tx.exec_params0(
+          "INSERT INTO leads.assignment_unassigned (tenant, team, day, leads) "
+          "SELECT $1, x.t, " TODAY ", x.n FROM unnest($2::text[], $3::int[]) AS x(t, n) "
+          "ON CONFLICT (tenant, team, day) DO UPDATE SET leads = leads.assignment_unassigned.leads + EXCLUDED.leads",
+          batch.tenant, sql::pg_array(teams), sql::pg_array(counts));
+    }
+  }
+  if (!plan.candidates.empty()) {
+    tx.exec(
+        "CREATE TEMP TABLE import_candidates (id uuid, lead_id uuid, other_lead_id uuid, reason text, detail jsonb) "
+        "ON COMMIT DROP");
+    {
+      pqxx::stream_to s(tx, "import_candidates",
+                        std::vector<std::string>{"id", "lead_id", "other_lead_id", "reason", "detail"});
+      for (const auto& p : plan.candidates) {
+        s << std::make_tuple(Opt(events::uuid_v4()), Opt(p.lead_id), Opt(p.other_lead_id), Opt(p.reason),
+                             Opt(p.detail));
+      }
+      s.complete();
+    }
+    tx.exec_params0(
+        "INSERT INTO leads.duplicate_candidates (id, tenant, lead_id, other_lead_id, reason, detail) "
+        "SELECT id, $1, lead_id, other_lead_id, reason, detail FROM import_candidates ORDER BY lead_id, other_lead_id "
+        "ON CONFLICT DO NOTHING",
+        batch.tenant);
+  }
+  mark("write_rules");
 
   if (plan.updated > 0) {
     tx.exec(
@@ -257,6 +601,13 @@ void write(pqxx::work& tx, const Batch& batch, Plan& plan, Phases* phases) {
       const auto& row = plan.rows[c.row_index];
       s << std::make_tuple(Opt(c.lead.id), Opt(c.created ? "lead_created" : "imported"), Opt(batch.created_by),
                            Opt(imported_payload(batch.id, row, c)), Opt());
+      if (c.rule_member) {
+        s << std::make_tuple(Opt(c.lead.id), Opt("assigned"), Opt("system"),
+                             Opt(assigned_payload(*c.rule_member)), Opt());
+      } else if (c.rule_team) {
+        s << std::make_tuple(Opt(c.lead.id), Opt("auto_assign_skipped"), Opt("system"),
+                             Opt(R"({"reason":"no member with capacity left today"})"), Opt());
+      }
       if (c.previous_stage) {
         s << std::make_tuple(Opt(c.lead.id), Opt("stage_changed"), Opt(batch.created_by),
                              Opt(R"({"from":")" + *c.previous_stage + R"(","to":")" + c.lead.stage +
@@ -290,6 +641,14 @@ void write(pqxx::work& tx, const Batch& batch, Plan& plan, Phases* phases) {
     Lead snapshot = c.lead;
     if (c.created) {
       outbox.push_back(std::move(*created[i]));
+      if (c.rule_member) {
+        Lead next = c.lead;
+        next.assigned_to = c.rule_member;
+        next.version += 1;
+        outbox.push_back(event_row(std::string(events::topics::lead_assigned), next,
+                                   assigned_event(next, "telecaller", std::nullopt, c.rule_member, "system",
+                                                  rule_reason(c), c.lead.created_at)));
+      }
     } else {
       if (auto full = snapshots.find(c.lead.id); full != snapshots.end()) snapshot = full->second;
       outbox.push_back(
@@ -340,7 +699,10 @@ Outcome run(pqxx::connection& c, const std::string& tenant, const std::string& u
         pqxx::read_transaction tx(c);
         const auto pipeline = repo::pipeline_for(tx, tenant);
         auto existing = load_existing(tx, tenant, rows, false);
-        return Outcome{decide(rows, existing, options, pipeline, new_id, now), std::nullopt};
+        auto plan = decide(rows, existing, options, pipeline, new_id, now);
+        plan_duplicate_candidates(tx, tenant, plan, existing);
+        plan_assignments(tx, tenant, plan, pipeline.open_stages(), false);
+        return Outcome{std::move(plan), std::nullopt};
       }
       pqxx::work tx(c);
       lock_tenant(tx, tenant);
@@ -350,6 +712,9 @@ Outcome run(pqxx::connection& c, const std::string& tenant, const std::string& u
       mark("load_existing");
       auto plan = decide(rows, existing, options, pipeline, new_id, now);
       mark("decide");
+      plan_duplicate_candidates(tx, tenant, plan, existing);
+      plan_assignments(tx, tenant, plan, pipeline.open_stages(), true);
+      mark("rules");
       Batch batch{events::uuid_v4(), tenant, user, options_json};
       write(tx, batch, plan, phases);
       tx.commit();

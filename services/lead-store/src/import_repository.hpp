@@ -23,6 +23,25 @@ void lock_tenant(pqxx::transaction_base& tx, const std::string& tenant);
 std::vector<Existing> load_existing(pqxx::transaction_base& tx, const std::string& tenant,
                                     const std::vector<Row>& rows, bool for_update);
 
+// Automatic assignment rules for the plan's created leads (the import has no
+// assignee column: every created lead is without a telecaller; updated leads
+// are left alone). One query when the tenant has no active team; otherwise the
+// matching teams' rows (and their members' daily counters, when `for_update`)
+// are locked and the choice runs in memory, lead by lead, as
+// apply_assignment_rules would. Sets Change::rule_team / rule_member,
+// Row::assigned_to and Plan::assigned; writes nothing (write() does).
+void plan_assignments(pqxx::transaction_base& tx, const std::string& tenant, Plan& plan,
+                      const std::vector<std::string>& open_stages, bool for_update);
+
+// Duplicate candidates of the plan's created leads and of updated leads that got
+// a phone or an e-mail: the same e-mail on another lead with a different phone
+// (existing or created by this import), and Brazil mobiles' phone variants
+// (duplicates.hpp; only +55 numbers are looked at: the country-code variant of
+// every row would cost libphonenumber validations per row). Pairs already
+// recorded are skipped at write time. Sets Plan::candidates; writes nothing.
+void plan_duplicate_candidates(pqxx::transaction_base& tx, const std::string& tenant, Plan& plan,
+                               const std::vector<Existing>& existing);
+
 // Wall time of an import's phases, in order (logged with the import; the
 // benchmark reads them): {"parse", ms}, {"prepare", ms}, {"load_existing", ms}, …
 class Phases {

@@ -11,6 +11,9 @@
 #include <leadpipe/pg/migrate.hpp>
 #include <leadpipe/testing/infra.hpp>
 
+#include <rapidjson/document.h>
+
+#include "assignment_rules.hpp"
 #include "crm_repository.hpp"
 #include "csv.hpp"
 #include "import.hpp"
@@ -42,6 +45,23 @@ struct Db {
   long long scalar(const std::string& sql) {
     pqxx::nontransaction tx(conn);
     return tx.exec(sql)[0][0].as<long long>();
+  }
+  std::string text(const std::string& sql) {
+    pqxx::nontransaction tx(conn);
+    return tx.exec(sql)[0][0].as<std::string>();
+  }
+  void rules(const char* json) {
+    rapidjson::Document d;
+    d.Parse(json);
+    std::vector<http::FieldError> errors;
+    auto teams = parse_assignment_rules(d, errors);
+    REQUIRE(errors.empty());
+    pqxx::work tx(conn);
+    repo::save_assignment_rules(tx, "demo", teams, std::nullopt, "admin-1");
+    tx.commit();
+  }
+  std::string assignee(const std::string& phone) {
+    return text("SELECT coalesce(assigned_to, '-') FROM leads.leads WHERE phone = '" + phone + "'");
   }
   import::Outcome import(const std::string& text, bool dry_run, const import::Options& o = {},
                          const std::string& tenant = "demo") {
@@ -143,9 +163,14 @@ TEST_CASE("100,000 rows import well under a minute", "[pg]") {
     text += line;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  const auto r = db.import(text, false);
+  import::Phases phases;
+  const auto prepared = import::prepare(csv::parse(text), {});
+  const auto r = import::run(db.conn, "demo", "admin-1", prepared, {}, "{}", false, &phases);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  WARN("100k-row import: " << secs << " s (" << static_cast<int>(kRows / secs) << " rows/s)");
+  std::string phases_ms;
+  for (const auto& [name, ms] : phases.list()) phases_ms += " " + name + "=" + std::to_string(static_cast<long long>(ms));
+  WARN("100k-row import: " << secs << " s (" << static_cast<int>(kRows / secs) << " rows/s); after prepare, ms:"
+                           << phases_ms);
   CHECK(r.plan.inserted == kRows);
   CHECK(db.scalar("SELECT count(*) FROM leads.leads") == kRows);
   CHECK(db.scalar("SELECT count(*) FROM leads.outbox") == kRows);
@@ -235,4 +260,106 @@ TEST_CASE("list pages follow created_at itself, not its text (ORDER BY is table-
   }
   CHECK(names == std::vector<std::string>{"C", "B", "A"});
   CHECK_FALSE(q.cursor);
+}
+
+TEST_CASE("assignment rules: imported new leads go round robin (journaled), updated leads are left alone", "[pg]") {
+  Db db;
+  // Before any rule: stays unassigned, then matched (and updated) by the import.
+  db.import("name,phone\nOld,+6281200000001\n", false);
+  db.rules(R"({"teams":[{"team":"pool9","owner":"head-9","members":["p1"]},)"
+           R"({"team":"rr","strategy":"round_robin","members":["c1","c2"]}]})");
+  const std::string file =
+      "name,phone,email\nA,+6281200000002,\nB,+6281200000003,\nC,+6281200000004,\nOld,+6281200000001,old@example.com\n";
+
+  const auto dry = db.import(file, true);
+  CHECK(dry.plan.inserted == 3);
+  CHECK(dry.plan.updated == 1);
+  CHECK(dry.plan.assigned == 3);
+  REQUIRE(dry.plan.rows.size() == 4);
+  CHECK(dry.plan.rows[0].assigned_to == "c1");
+  CHECK(dry.plan.rows[1].assigned_to == "c2");
+  CHECK(dry.plan.rows[2].assigned_to == "c1");
+  CHECK_FALSE(dry.plan.rows[3].assigned_to);
+  CHECK(db.scalar("SELECT count(*) FROM leads.assignment_history") == 0);
+  CHECK(db.scalar("SELECT count(*) FROM leads.assignment_daily WHERE assigned > 0") == 0);
+  CHECK(db.scalar("SELECT rr_next FROM leads.assignment_teams WHERE team = 'rr'") == 0);
+
+  const auto real = db.import(file, false);
+  check_same(dry.plan, real.plan);
+  CHECK(real.plan.assigned == 3);
+  CHECK(db.assignee("+6281200000002") == "c1");
+  CHECK(db.assignee("+6281200000003") == "c2");
+  CHECK(db.assignee("+6281200000004") == "c1");
+  CHECK(db.assignee("+6281200000001") == "-");  // updated, not created: left alone
+  CHECK(db.scalar("SELECT count(*) FROM leads.assignment_history WHERE role = 'telecaller' AND actor = 'system' "
+                  "AND previous IS NULL AND reason = 'assignment rule: rr'") == 3);
+  CHECK(db.scalar("SELECT count(*) FROM leads.outbox WHERE topic = 'lead.assigned'") == 3);
+  CHECK(db.scalar("SELECT count(*) FROM leads.outbox WHERE topic = 'lead.assigned' "
+                  "AND (payload::jsonb)->'data'->>'assigned_to' = 'c2'") == 1);
+  // lead.created (version 1) precedes lead.assigned (version 2) of the same lead.
+  CHECK(db.scalar("SELECT count(*) FROM leads.outbox a JOIN leads.outbox c ON c.key = a.key "
+                  "AND c.topic = 'lead.created' AND c.id < a.id WHERE a.topic = 'lead.assigned'") == 3);
+  CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE assigned_to IS NOT NULL AND version = 2") == 3);
+  CHECK(db.scalar("SELECT count(*) FROM leads.lead_activities WHERE kind = 'assigned' AND actor = 'system'") == 3);
+  CHECK(db.scalar("SELECT assigned FROM leads.assignment_daily WHERE member = 'c1'") == 2);
+  CHECK(db.scalar("SELECT assigned FROM leads.assignment_daily WHERE member = 'c2'") == 1);
+  CHECK(db.scalar("SELECT rr_next FROM leads.assignment_teams WHERE team = 'rr'") == 1);
+
+  // Into a sales head's pool: that pool's team takes the leads (the owner is the
+  // pool, not an assignee, as for POST /api/v1/leads by a sales head).
+  import::Options pool;
+  pool.owner = "head-9";
+  const auto pooled = db.import("name,phone\nD,+6281200000005\n", false, pool);
+  CHECK(pooled.plan.assigned == 1);
+  CHECK(db.assignee("+6281200000005") == "p1");
+  // The next rr lead continues the rotation where the import left it.
+  db.import("name,phone\nE,+6281200000006\n", false);
+  CHECK(db.assignee("+6281200000006") == "c2");
+}
+
+TEST_CASE("duplicate candidates: a Brazil 9th-digit variant and an e-mail on another phone are listed, not merged", "[pg]") {
+  Db db;
+  db.import("name,phone,email\nBia,+6281300000001,bia@example.com\n", false);
+  {
+    // The 8-digit form of a Brazilian mobile (as an older capture stored it).
+    pqxx::work tx(db.conn);
+    Lead l;
+    l.id = "00000000-0000-4000-8000-000000000055";
+    l.tenant = "demo";
+    l.name = "Ana";
+    l.phone = "+551187654321";
+    l.source = "vendor";
+    l.stage = "new";
+    l.version = 1;
+    l.created_at = l.updated_at = l.stage_changed_at = "2026-01-15T09:30:12Z";
+    repo::insert(tx, l);
+    tx.commit();
+  }
+  const std::string file = "name,phone,email\nAna Souza,+5511987654321,\nBia 2,+6281300000002,bia@example.com\n";
+  const auto dry = db.import(file, true);
+  CHECK(dry.plan.inserted == 2);
+  CHECK(dry.plan.candidates.size() == 2);
+  CHECK(db.scalar("SELECT count(*) FROM leads.duplicate_candidates") == 0);
+
+  const auto real = db.import(file, false);
+  check_same(dry.plan, real.plan);
+  CHECK(real.plan.inserted == 2);
+  CHECK(real.plan.updated == 0);
+  CHECK(db.scalar("SELECT count(*) FROM leads.leads") == 4);  // nothing merged
+  const auto ana = db.text("SELECT id::text FROM leads.leads WHERE phone = '+5511987654321'");
+  const auto bia2 = db.text("SELECT id::text FROM leads.leads WHERE phone = '+6281300000002'");
+  const auto bia = db.text("SELECT id::text FROM leads.leads WHERE phone = '+6281300000001'");
+  CHECK(db.scalar("SELECT count(*) FROM leads.duplicate_candidates") == 2);
+  CHECK(db.scalar("SELECT count(*) FROM leads.duplicate_candidates WHERE tenant = 'demo' AND status = 'open' "
+                  "AND reason = 'brazil_ninth_digit' AND lead_id = '" + ana +
+                  "' AND other_lead_id = '00000000-0000-4000-8000-000000000055' "
+                  "AND detail->>'variant' = '+551187654321'") == 1);
+  CHECK(db.scalar("SELECT count(*) FROM leads.duplicate_candidates WHERE reason = 'email' AND lead_id = '" + bia2 +
+                  "' AND other_lead_id = '" + bia + "' AND detail->>'email' = 'bia@example.com'") == 1);
+  CHECK(db.text("SELECT coalesce(email, '-') FROM leads.leads WHERE id = '" + bia + "'") == "bia@example.com");
+
+  // Importing the same file again: both rows match their leads, no new pair.
+  const auto again = db.import(file, false);
+  CHECK(again.plan.candidates.empty());
+  CHECK(db.scalar("SELECT count(*) FROM leads.duplicate_candidates") == 2);
 }
