@@ -148,11 +148,20 @@ Stack::Stack(std::map<std::string, std::string> extra_env) {
   client.client_id = "e2e";
   kafka::create_topics(client, topics, 1);
 
-  for (const char* name : {"ingest-gateway", "contact-extractor", "lead-store"}) start(name);
-  leadctl({"whatsapp", "map", "--phone-number-id", "109876543210987", "--tenant", "demo"});
+  // A throwing constructor runs no destructor: stop what already started,
+  // or a failed start leaves orphan services holding ports and consumers.
+  try {
+    for (const char* name : {"ingest-gateway", "contact-extractor", "lead-store"}) start(name);
+    leadctl({"whatsapp", "map", "--phone-number-id", "109876543210987", "--tenant", "demo"});
+  } catch (...) {
+    stop_all();
+    throw;
+  }
 }
 
-Stack::~Stack() {
+Stack::~Stack() { stop_all(); }
+
+void Stack::stop_all() {
   for (auto& [name, p] : procs_) {
     if (p.pid > 0) ::kill(p.pid, SIGTERM);
   }
@@ -160,6 +169,7 @@ Stack::~Stack() {
     if (p.pid <= 0) continue;
     int status = 0;
     ::waitpid(p.pid, &status, 0);
+    p.pid = -1;
   }
 }
 

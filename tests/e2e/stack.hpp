@@ -53,6 +53,7 @@ class Stack {
 
  private:
   void wait_ready(const std::string& name, int port);
+  void stop_all();  // SIGTERM every running service and reap it
 
   std::string db_url_;
   std::string prefix_;

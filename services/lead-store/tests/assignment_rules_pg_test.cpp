@@ -15,6 +15,7 @@
 #include <leadpipe/testing/infra.hpp>
 
 #include "assignment_rules.hpp"
+#include "leads_db.hpp"
 #include "sources_consumer.hpp"
 
 using namespace leadpipe;
@@ -22,25 +23,8 @@ using namespace leadpipe::leads;
 
 namespace {
 
-struct RulesDb {
-  std::string url;
-  pg::Pool pool;
-  ConsumerDeps deps{pool};
-  RulesDb()
-      : url(make()), pool({.url = url, .size = 4, .application_name = "rules-test"}, log::root()) {}
-  static std::string make() {
-    auto url = testing::create_database("rules");
-    pg::migrate(url, "leads", embedded::leads_migrations(), log::root());
-    return url;
-  }
-  std::string text(const std::string& sql) {
-    return pool.with([&](pqxx::connection& c) {
-      pqxx::nontransaction tx(c);
-      auto r = tx.exec(sql);
-      return r.empty() || r[0][0].is_null() ? std::string() : r[0][0].as<std::string>();
-    });
-  }
-  long long scalar(const std::string& sql) { return std::stoll(text(sql)); }
+struct RulesDb : LeadsDb {
+  RulesDb() : LeadsDb("rules", 4) {}
   void rules(const char* json) {
     rapidjson::Document d;
     d.Parse(json);

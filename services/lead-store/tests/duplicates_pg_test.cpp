@@ -13,6 +13,7 @@
 #include "duplicates_repository.hpp"
 #include "merge_api.hpp"
 #include "repository.hpp"
+#include "leads_db.hpp"
 #include "sources_consumer.hpp"
 
 using namespace leadpipe;
@@ -20,26 +21,8 @@ using namespace leadpipe::leads;
 
 namespace {
 
-struct DupDb {
-  std::string url;
-  pg::Pool pool;
-  ConsumerDeps deps{pool};
-  DupDb()
-      : url(make()),
-        pool({.url = url, .size = 2, .application_name = "duplicates-test"}, log::root()) {}
-  static std::string make() {
-    auto url = testing::create_database("duplicates");
-    pg::migrate(url, "leads", embedded::leads_migrations(), log::root());
-    return url;
-  }
-  std::string text(const std::string& sql) {
-    return pool.with([&](pqxx::connection& c) {
-      pqxx::nontransaction tx(c);
-      auto r = tx.exec(sql);
-      return r.empty() || r[0][0].is_null() ? std::string() : r[0][0].as<std::string>();
-    });
-  }
-  long long scalar(const std::string& sql) { return std::stoll(text(sql)); }
+struct DupDb : LeadsDb {
+  DupDb() : LeadsDb("duplicates") {}
   Intake apply(const kafka::Record& r) { return handle_record(deps, r, log::root()); }
   std::string id_of(const std::string& phone) {
     return text("SELECT id::text FROM leads.leads WHERE phone = '" + phone + "'");

@@ -16,6 +16,7 @@
 #include "crm_service.hpp"
 #include "merge_api.hpp"
 #include "repository.hpp"
+#include "leads_db.hpp"
 #include "sources_consumer.hpp"
 
 using namespace leadpipe;
@@ -23,25 +24,8 @@ using namespace leadpipe::leads;
 
 namespace {
 
-struct Db {
-  std::string url;
-  pg::Pool pool;
-  ConsumerDeps deps{pool};
-  Db()
-      : url(make()), pool({.url = url, .size = 2, .application_name = "merge-test"}, log::root()) {}
-  static std::string make() {
-    auto url = testing::create_database("merge");
-    pg::migrate(url, "leads", embedded::leads_migrations(), log::root());
-    return url;
-  }
-  std::string text(const std::string& sql) {
-    return pool.with([&](pqxx::connection& c) {
-      pqxx::nontransaction tx(c);
-      auto r = tx.exec(sql);
-      return r.empty() || r[0][0].is_null() ? std::string() : r[0][0].as<std::string>();
-    });
-  }
-  long long scalar(const std::string& sql) { return std::stoll(text(sql)); }
+struct Db : LeadsDb {
+  Db() : LeadsDb("merge") {}
   std::string id_of(const std::string& phone) {
     return text("SELECT id::text FROM leads.leads WHERE deleted_at IS NULL AND phone = '" + phone +
                 "'");

@@ -16,6 +16,7 @@
 #include "crm_service.hpp"
 #include "messages_api.hpp"
 #include "repository.hpp"
+#include "leads_db.hpp"
 #include "sources_consumer.hpp"
 
 using namespace leadpipe;
@@ -23,26 +24,8 @@ using namespace leadpipe::leads;
 
 namespace {
 
-struct Db {
-  std::string url;
-  pg::Pool pool;
-  ConsumerDeps deps{pool};
-  Db()
-      : url(make()),
-        pool({.url = url, .size = 2, .application_name = "outreach-test"}, log::root()) {}
-  static std::string make() {
-    auto url = testing::create_database("outreach");
-    pg::migrate(url, "leads", embedded::leads_migrations(), log::root());
-    return url;
-  }
-  std::string text(const std::string& sql) {
-    return pool.with([&](pqxx::connection& c) {
-      pqxx::nontransaction tx(c);
-      auto r = tx.exec(sql);
-      return r.empty() || r[0][0].is_null() ? std::string() : r[0][0].as<std::string>();
-    });
-  }
-  long long scalar(const std::string& sql) { return std::stoll(text(sql)); }
+struct Db : LeadsDb {
+  Db() : LeadsDb("outreach") {}
   std::string snapshot() {
     return text(
         "SELECT concat_ws('|', (SELECT string_agg(id::text || ':' || version || ':' || stage, ',' "

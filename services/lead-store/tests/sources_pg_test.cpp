@@ -12,6 +12,7 @@
 
 #include "crm_repository.hpp"
 #include "repository.hpp"
+#include "leads_db.hpp"
 #include "sources_consumer.hpp"
 
 using namespace leadpipe;
@@ -19,24 +20,8 @@ using namespace leadpipe::leads;
 
 namespace {
 
-struct Db {
-  std::string url;
-  pg::Pool pool;
-  ConsumerDeps deps{pool};
-  Db() : url(make()), pool({.url = url, .size = 2, .application_name = "sources-test"}, log::root()) {}
-  static std::string make() {
-    auto url = testing::create_database("sources");
-    pg::migrate(url, "leads", embedded::leads_migrations(), log::root());
-    return url;
-  }
-  std::string text(const std::string& sql) {
-    return pool.with([&](pqxx::connection& c) {
-      pqxx::nontransaction tx(c);
-      auto r = tx.exec(sql);
-      return r.empty() || r[0][0].is_null() ? std::string() : r[0][0].as<std::string>();
-    });
-  }
-  long long scalar(const std::string& sql) { return std::stoll(text(sql)); }
+struct Db : LeadsDb {
+  Db() : LeadsDb("sources") {}
   Lead lead(const std::string& tenant, const std::string& phone) {
     return pool.with([&](pqxx::connection& c) {
       pqxx::work tx(c);
