@@ -35,7 +35,7 @@ PACKAGES=(
   # benchmarks, formatting, linting, fuzzing / sanitizers
   wrk clang-format clang-tidy clang libclang-rt-14-dev
   # make and the scripts; ca-certificates so Maven can reach Maven Central over TLS
-  make curl openssl python3 ca-certificates
+  make curl openssl python3 python3-yaml ca-certificates
 )
 [[ -n "${LEADPIPE_DEPS_EXTRA:-}" ]] && read -r -a extra <<<"$LEADPIPE_DEPS_EXTRA" && PACKAGES+=("${extra[@]}")
 # Any JRE will do (Kafka 3.9 runs on 11+); install Debian's default only when none is there.
