@@ -314,13 +314,9 @@ const SortSpec& sort_spec(const std::string& sort) {
 
 ListPage list(pqxx::transaction_base& tx, const ListQuery& q) {
   auto w = build_where(q);
+  const auto filter_sql = w.sql;        // the page below adds the cursor and limit to w
+  const auto filter_params = w.params;
   ListPage page;
-  if (q.with_total) {
-    // Exact up to repo::kExactTotalLimit, an estimate above (crm_repository.hpp).
-    const auto total = bounded_total(tx, w.sql, w.params);
-    page.total = total.value;
-    page.total_exact = total.exact;
-  }
 
   const auto& spec = sort_spec(q.sort);
   std::string page_where = w.sql;
@@ -362,6 +358,19 @@ ListPage list(pqxx::transaction_base& tx, const ListQuery& q) {
     std::string raw = q.sort;
     for (std::size_t i = 0; i < spec.keys.size(); ++i) raw += "|" + last[kLeadColumnCount + static_cast<int>(i)].as<std::string>();
     page.next_cursor = hex(raw);
+  }
+  if (q.with_total) {
+    if (!q.cursor && static_cast<int>(rows.size()) <= q.limit) {
+      // The first page holds every match: that is the total, no second scan
+      // (a narrow search — a phone, a name — pays for one query, not two).
+      page.total = static_cast<long long>(rows.size());
+      page.total_exact = true;
+    } else {
+      // Exact up to repo::kExactTotalLimit, an estimate above (crm_repository.hpp).
+      const auto total = bounded_total(tx, filter_sql, filter_params);
+      page.total = total.value;
+      page.total_exact = total.exact;
+    }
   }
   return page;
 }

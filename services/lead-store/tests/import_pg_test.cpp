@@ -223,6 +223,18 @@ TEST_CASE("list total: exact up to the limit, above it an estimate marked inexac
   const auto few = repo::list(t, vip);
   CHECK(few.total_exact);
   CHECK(few.total == 7);
+  // A full first page (and every later one) still counts the rest; only a
+  // first page that holds every match takes its size as the total.
+  vip.limit = 3;
+  const auto first = repo::list(t, vip);
+  CHECK(first.items.size() == 3);
+  CHECK(first.total == 7);
+  CHECK(first.total_exact);
+  REQUIRE(first.next_cursor);
+  vip.cursor = first.next_cursor;
+  const auto second = repo::list(t, vip);
+  CHECK(second.items.size() == 3);
+  CHECK(second.total == 7);
   repo::ListQuery one = all;
   one.q = "lead 1199";
   CHECK(repo::list(t, one).total == 1);
