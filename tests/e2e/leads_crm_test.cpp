@@ -98,6 +98,12 @@ TEST_CASE("CRM API: role x tenant matrix over every route", "[e2e]") {
     CHECK(parse(api.call("GET", "/api/v1/leads", other).body)["total"].GetInt64() == 0);
     CHECK(parse(api.call("GET", "/api/v1/leads?view=actionable&sort=score", marketing).body)["total"].GetInt64() == 1);
     CHECK(api.status("GET", "/api/v1/leads?stage=nope", admin) == 400);
+    // Search: word prefixes through the real service; bytes that are not
+    // UTF-8 are the caller's 400, never a database error.
+    CHECK(parse(api.call("GET", "/api/v1/leads?view=all&q=BUD", admin).body)["total"].GetInt64() == 1);
+    CHECK(parse(api.call("GET", "/api/v1/leads?view=all&q=%27%3B%20--", admin).body)["total"].GetInt64() == 0);
+    CHECK(api.status("GET", "/api/v1/leads?q=%FF%FE", admin) == 400);
+    CHECK(api.status("GET", "/api/v1/leads?tag=%C3", admin) == 400);
     for (const auto* t : {&admin, &marketing, &c1, &other}) {
       CHECK(api.status("GET", "/api/v1/leads/counts", *t) == 200);
       CHECK(api.status("GET", "/api/v1/tags", *t) == 200);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <set>
 
 #include <leadpipe/events/cloud_event.hpp>
@@ -39,6 +40,40 @@ const std::string kDefaultSort = "\x01" "default";
 
 // A read-only transaction whose statements share one snapshot.
 using Snapshot = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
+
+// Well-formed UTF-8 without NUL: what a PostgreSQL text parameter accepts
+// (anything else is a database error, not the caller's clear 400).
+bool pg_text(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    std::uint32_t min = 0;
+    if ((c & 0xE0) == 0xC0) {
+      n = 1, cp = c & 0x1Fu, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2, cp = c & 0x0Fu, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3, cp = c & 0x07u, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
+  }
+  return true;
+}
 
 bool is_uuid(const std::string& s) {
   if (s.size() != 36) return false;
@@ -192,15 +227,23 @@ repo::ListQuery parse_filter(const auth::Principal& who, Get get, GetAll get_all
 
 repo::ListQuery parse_list_query(const Request& req, const auth::Principal& who) {
   std::vector<FieldError> errors;
-  auto get = [&req](const char* k) -> std::optional<std::string> {
+  auto get = [&req, &errors](const char* k) -> std::optional<std::string> {
     auto v = req.query(k);
     if (v && v->empty()) return std::nullopt;
+    if (v && !pg_text(*v)) {
+      errors.push_back({k, "must be UTF-8 text"});
+      return std::nullopt;
+    }
     return v;
   };
-  auto get_all = [&req](const char* k) {
+  auto get_all = [&req, &errors](const char* k) {
     std::vector<std::string> out;
     for (auto& v : req.query_all(k)) {
-      if (!v.empty()) out.push_back(std::move(v));
+      if (!pg_text(v)) {
+        errors.push_back({k, "must be UTF-8 text"});
+      } else if (!v.empty()) {
+        out.push_back(std::move(v));
+      }
     }
     return out;
   };

@@ -20,6 +20,7 @@ using sql::json_confidence;
 using sql::json_strings;
 using sql::opt;
 using sql::pg_array;
+using sql::prefix_tsquery;
 
 const std::string kLeadColumns =
     "id::text, tenant, name, phone, email, program, stage, source, channel, score, tier, "
@@ -259,18 +260,22 @@ Where build_where(const ListQuery& q) {
              "AND f.status = 'pending' AND f.due_at < now())";
   }
   if (q.q && !q.q->empty()) {
-    std::string needle;
-    for (char c : *q.q) {
-      if (c == '%' || c == '_' || c == '\\') needle.push_back('\\');
-      needle.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    // Names and e-mails match by word prefix through the GIN index on
+    // leads.search_document (migration 0009); the same call here, so the
+    // planner uses it.
+    std::string clause = "(";
+    const auto words = prefix_tsquery(*q.q);
+    if (words.empty()) {
+      clause += "FALSE";  // nothing but punctuation: no name or e-mail matches
+    } else {
+      w.params.push_back(words);
+      clause += "leads.search_document(name, email) @@ to_tsquery('simple'::regconfig, " + w.next() + ")";
     }
+    // "0812-3456" matches +62812 3456…: compare digits, dropping a trunk 0.
     std::string digits;
     for (char c : *q.q) {
       if (c >= '0' && c <= '9') digits.push_back(c);
     }
-    w.params.push_back("%" + needle + "%");
-    std::string clause = "(lower(name) LIKE " + w.next() + " OR email LIKE " + w.next();
-    // "0812-3456" matches +62812 3456…: compare digits, dropping a trunk 0.
     if (digits.size() >= 3) {
       if (digits[0] == '0') digits.erase(0, 1);
       w.params.push_back("%" + digits + "%");

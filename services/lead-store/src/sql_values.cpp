@@ -1,5 +1,8 @@
 #include "sql_values.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -82,6 +85,34 @@ std::string pg_array(const std::vector<std::string>& v) {
     out += '"';
   }
   return out + "}";
+}
+
+std::string prefix_tsquery(std::string_view text) {
+  constexpr std::size_t kMaxWords = 8;
+  constexpr std::size_t kMaxWordBytes = 64;
+  std::string out;
+  std::string word;
+  std::size_t words = 0;
+  auto flush = [&] {
+    if (!word.empty() && words < kMaxWords) {
+      if (words++ > 0) out += " & ";
+      std::size_t n = std::min(word.size(), kMaxWordBytes);
+      // Never cut a UTF-8 sequence: back up over its continuation bytes.
+      while (n < word.size() && n > 0 && (static_cast<unsigned char>(word[n]) & 0xC0) == 0x80) --n;
+      out += "'" + word.substr(0, n) + "':*";
+    }
+    word.clear();
+  };
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x80 || std::isalnum(c)) {
+      word.push_back(static_cast<char>(c < 0x80 ? std::tolower(c) : c));
+    } else {
+      flush();
+    }
+  }
+  flush();
+  return out;
 }
 
 }  // namespace leadpipe::leads::sql

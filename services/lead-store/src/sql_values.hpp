@@ -25,5 +25,11 @@ std::string json_confidence(const std::map<std::string, double>& m);
 std::map<std::string, std::string> json_string_map(const std::string& json);
 // A text[] literal: {"a","b\"c"} — for = ANY / @> parameters and COPY.
 std::string pg_array(const std::vector<std::string>& v);
+// A search box's text as a 'simple' tsquery of word prefixes: "Budi  sant"
+// → 'budi':* & 'sant':*. Words are runs of ASCII letters/digits and UTF-8
+// sequences (bytes >= 0x80); everything else separates them, so the result
+// holds no quote, backslash or operator of the user's. At most 8 words of
+// at most 64 bytes. Empty when the text has no word.
+std::string prefix_tsquery(std::string_view text);
 
 }  // namespace leadpipe::leads::sql

@@ -3,6 +3,7 @@
 // handlers and the follow-up scheduler run.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 #include <leadpipe/events/cloud_event.hpp>
@@ -136,6 +137,53 @@ TEST_CASE("the scheduler publishes followup.due exactly once per due follow-up, 
   now += minutes(31);
   CHECK(scheduler.tick() == 1);
   CHECK(db.outbox("followup.due") == 4);
+}
+
+TEST_CASE("search q= matches word prefixes of name and e-mail, and partial phone digits", "[pg]") {
+  Db db;
+  auto budi = db.create("demo", "Budi Santoso", "+6281200000021");
+  auto santi = db.create("demo", "Santi Budiman", "+6281200000022");
+  auto jose = db.create("demo", "José Conceição", "+5511987654321");
+  auto rina = db.create("demo", "Rina", "+6281200000023");
+  db.create("acme", "Budi Santoso", "+6281200000024");  // another tenant's namesake
+  pg::transact(db.pool, [&](pqxx::work& tx) {
+    tx.exec_params0("UPDATE leads.leads SET email = 'rina.wulandari@example.com' WHERE id = $1::uuid", rina.id);
+  });
+  auto found = [&](const std::string& text) {
+    repo::ListQuery q;
+    q.tenant = "demo";
+    q.q = text;
+    auto page = db.pool.with([&](pqxx::connection& conn) {
+      pqxx::read_transaction tx(conn);
+      return repo::list(tx, q);
+    });
+    std::vector<std::string> ids;
+    for (const auto& l : page.items) ids.push_back(l.id);
+    std::sort(ids.begin(), ids.end());
+    CHECK(page.total == static_cast<long long>(ids.size()));
+    return ids;
+  };
+  auto sorted = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  CHECK(found("budi santo") == std::vector<std::string>{budi.id});           // every word is a prefix of one
+  CHECK(found("budi sant") == sorted({budi.id, santi.id}));                   // "Santi Budiman" too
+  CHECK(found("BUDI") == sorted({budi.id, santi.id}));                        // case-insensitive, "Budiman" too
+  CHECK(found("sant") == sorted({budi.id, santi.id}));
+  CHECK(found("  santoso,  budi ") == std::vector<std::string>{budi.id});     // punctuation separates words
+  CHECK(found("josé") == std::vector<std::string>{jose.id});
+  CHECK(found("JOSÉ CONCEI") == std::vector<std::string>{jose.id});           // non-ASCII lower-cased by PostgreSQL
+  CHECK(found("wulan") == std::vector<std::string>{rina.id});                 // a word of the e-mail's local part
+  CHECK(found("rina.wulandari@example.com") == std::vector<std::string>{rina.id});
+  CHECK(found("wulandari@exa") == std::vector<std::string>{rina.id});
+  CHECK(found("0812-0000-0022") == std::vector<std::string>{santi.id});      // phone digits, trunk 0 dropped
+  CHECK(found("00023") == std::vector<std::string>{rina.id});                 // partial digits
+  CHECK(found("9876 54321") == std::vector<std::string>{jose.id});
+  CHECK(found("anto").empty());                                               // not a word prefix
+  CHECK(found("'; DROP TABLE leads.leads; --").empty());                     // only words reach the tsquery
+  CHECK(found("&|!:*()").empty());                                            // no word at all: no match, no error
+  CHECK(found("budi & !santo") == std::vector<std::string>{budi.id});        // operators separate, never negate
 }
 
 TEST_CASE("list filters: view, tags, overdue, scopes, score sort with keyset pagination, counts", "[pg]") {

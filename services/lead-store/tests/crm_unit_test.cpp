@@ -7,6 +7,7 @@
 #include "lead_edit.hpp"
 #include "lead_json.hpp"
 #include "permissions.hpp"
+#include "sql_values.hpp"
 
 using namespace leadpipe;
 using namespace leadpipe::leads;
@@ -152,4 +153,20 @@ TEST_CASE("lifecycle event data matches the schemas in proto/events", "[unit]") 
   check_schema("followup.due", followup_due_event(lead, f));
   const std::vector<std::string> changed{"name"};
   check_schema("lead.updated", lead_event_data(lead, &changed));
+}
+
+TEST_CASE("prefix_tsquery keeps words and drops everything the tsquery syntax could read", "[unit]") {
+  using sql::prefix_tsquery;
+  CHECK(prefix_tsquery("Budi  sant") == "'budi':* & 'sant':*");
+  CHECK(prefix_tsquery("rina.w@example.com") == "'rina':* & 'w':* & 'example':* & 'com':*");
+  CHECK(prefix_tsquery("José") == "'jos\xC3\xA9':*");  // UTF-8 kept as is (PostgreSQL lower-cases it)
+  CHECK(prefix_tsquery("a'b\\c & !d | e:*").find_first_of("\\!|()") == std::string::npos);
+  CHECK(prefix_tsquery("o'brien") == "'o':* & 'brien':*");
+  CHECK(prefix_tsquery("&|!:*() -- ;").empty());
+  CHECK(prefix_tsquery("").empty());
+  CHECK(prefix_tsquery("1 2 3 4 5 6 7 8 9 10") == "'1':* & '2':* & '3':* & '4':* & '5':* & '6':* & '7':* & '8':*");
+  // A long word is cut to 64 bytes, never inside a UTF-8 sequence.
+  std::string longword(63, 'a');
+  longword += "\xC3\xA9";  // é straddles byte 64
+  CHECK(prefix_tsquery(longword) == "'" + std::string(63, 'a') + "':*");
 }
