@@ -7,6 +7,8 @@
 
 #include <pqxx/pqxx>
 
+#include <sstream>
+
 #include "stack.hpp"
 
 using namespace leadpipe;
@@ -38,6 +40,18 @@ std::string token(const Stack& s, const std::string& tenant, const std::string& 
   auto t = s.leadctl({"token", "--tenant", tenant, "--role", role, "--sub", sub});
   while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
   return t;
+}
+
+// The value of `series` (name{labels} as exposed) in lead-store's /metrics; 0 when absent.
+double metric(const Stack& stack, const std::string& series) {
+  auto r = httpclient::request("GET", stack.leads_url() + "/metrics");
+  REQUIRE(r.status == 200);
+  std::istringstream in(r.body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return 0;
 }
 
 long long count(const std::string& db_url, const std::string& sql) {
@@ -163,6 +177,10 @@ TEST_CASE("CRM API: role x tenant matrix over every route", "[e2e]") {
     CHECK(api.status("POST", "/api/v1/leads/duplicates/not-a-uuid/dismiss", admin) == 404);
     CHECK(api.status("POST", D, adm_admin) == 200);
     CHECK(api.status("POST", D, admin) == 409);
+    // Counted by the real binary: the pair once, the dismissal once (the 409 and the 403/404s not at all).
+    CHECK(metric(stack, R"(leadpipe_leads_duplicate_candidates_total{reason="brazil_ninth_digit"})") == 1);
+    CHECK(metric(stack, R"(leadpipe_leads_duplicate_candidates_resolved_total{resolution="dismissed"})") == 1);
+    CHECK(metric(stack, R"(leadpipe_leads_duplicate_candidates_resolved_total{resolution="merged"})") == 0);
     CHECK(count(stack.db_url(), "SELECT count(*) FROM leads.leads WHERE deleted_at IS NULL") == 4);
 
     // Assignment rules: admins and sales heads (their pool's teams only).
@@ -183,8 +201,32 @@ TEST_CASE("CRM API: role x tenant matrix over every route", "[e2e]") {
     auto pooled = api.call("POST", "/api/v1/leads", head1, R"({"name":"Rina","phone":"+6281311112222"})");
     REQUIRE(pooled.status == 201);
     CHECK(std::string(parse(pooled.body)["assigned_to"].GetString()) == "c1");
+    const std::string assigned_rr = R"(leadpipe_leads_auto_assigned_total{role="telecaller",strategy="round_robin"})";
+    CHECK(metric(stack, assigned_rr) == 1);
     CHECK(api.status("PUT", "/api/v1/assignment/rules", admin, rules) == 200);
     CHECK(parse(api.call("GET", "/api/v1/assignment/rules", head1).body)["teams"].Size() == 0);
+
+    // The CSV import counts its rule assignments and candidates once it has committed (a dry run never).
+    const std::string csv = "name,phone,email\nImported,+6281311113333,\nBudi Two,+6281311114444,budi@example.com\n";
+    auto import = [&](const std::string& query) {
+      return httpclient::request("POST", stack.leads_url() + "/api/v1/leads/import" + query,
+                                 {{"Authorization", "Bearer " + admin}, {"Content-Type", "text/csv"}}, csv);
+    };
+    REQUIRE(import("?dry_run=true").status == 200);
+    CHECK(metric(stack, assigned_rr) == 1);
+    auto imported = import("");
+    REQUIRE(imported.status == 200);
+    CHECK(parse(imported.body)["assigned"].GetInt() == 2);
+    CHECK(metric(stack, assigned_rr) == 3);
+    CHECK(metric(stack, R"(leadpipe_leads_duplicate_candidates_total{reason="email"})") == 1);
+    // Capacity: a member full for the day leaves the next lead unassigned.
+    CHECK(api.status("PUT", "/api/v1/assignment/rules", admin,
+                     R"({"teams":[{"team":"north","capacity_per_day":1,"members":["c1","c2"]}]})") == 200);
+    auto full = api.call("POST", "/api/v1/leads", admin, R"({"name":"Late","phone":"+6281311115555"})");
+    REQUIRE(full.status == 201);
+    CHECK(parse(full.body)["assigned_to"].IsNull());
+    CHECK(metric(stack, R"(leadpipe_leads_auto_assign_skipped_total{reason="capacity_full",strategy="round_robin"})") == 1);
+    CHECK(metric(stack, assigned_rr) == 3);
   }
 
   SECTION("writes") {

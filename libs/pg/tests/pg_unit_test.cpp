@@ -1,5 +1,6 @@
 // Pure parts of libs/pg: migration file planning, hashing, error classes,
 // connection-string handling. No database needed.
+#include <leadpipe/pg/after_commit.hpp>
 #include <leadpipe/pg/errors.hpp>
 #include <leadpipe/pg/migrate.hpp>
 #include <leadpipe/pg/session.hpp>
@@ -8,6 +9,7 @@
 #include <pqxx/except>
 
 #include <set>
+#include <string>
 
 using leadpipe::embedded::File;
 namespace pg = leadpipe::pg;
@@ -127,4 +129,38 @@ TEST_CASE("migrate rejects schema names that are not plain identifiers", "[unit]
   // Checked before connecting: the URL points nowhere.
   CHECK_THROWS_AS(pg::migrate("host=127.0.0.1 port=1", "Bad-Name", {}, leadpipe::log::root()),
                   std::invalid_argument);
+}
+
+TEST_CASE("after_commit work runs once, when its scope is run, and is dropped otherwise", "[unit]") {
+  std::string log;
+  pg::after_commit([&] { log += "no scope,"; });  // nothing to wait for: dropped
+  {
+    pg::CommitHooks hooks;
+    pg::after_commit([&] { log += "a,"; });
+    pg::after_commit([&] { log += "b,"; });
+    CHECK(hooks.pending() == 2);
+    CHECK(log.empty());  // not before the commit
+    hooks.run();
+    CHECK(log == "a,b,");
+    hooks.run();  // once
+    CHECK(log == "a,b,");
+  }
+  {
+    pg::CommitHooks rolled_back;
+    pg::after_commit([&] { log += "rolled back,"; });
+  }  // destroyed without run(): dropped
+  {
+    pg::CommitHooks outer;
+    pg::after_commit([&] { log += "outer,"; });
+    {
+      pg::CommitHooks inner;  // the innermost scope collects
+      pg::after_commit([&] { log += "inner,"; });
+      CHECK(outer.pending() == 1);
+      inner.run();
+    }
+    pg::after_commit([&] { log += "outer again,"; });  // back to the outer scope
+    outer.run();
+  }
+  pg::after_commit([&] { log += "no scope again,"; });
+  CHECK(log == "a,b,inner,outer,outer again,");
 }

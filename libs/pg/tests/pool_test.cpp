@@ -14,6 +14,7 @@
 #include <future>
 #include <map>
 #include <thread>
+#include <vector>
 
 namespace pg = leadpipe::pg;
 namespace testing = leadpipe::testing;
@@ -341,15 +342,24 @@ TEST_CASE_METHOD(Fixture, "transact commits and retries transient failures only"
 
   SECTION("a serialization failure is retried and the retry commits") {
     int calls = 0;
+    std::vector<int> committed;  // after_commit work of each attempt
     const int inserted = pg::transact(pool, [&](pqxx::work& tx) {
       ++calls;
       tx.exec_params0("INSERT INTO items VALUES ($1, 'x')", calls);
+      const int attempt = calls;
+      pg::after_commit([this, &committed, attempt] {
+        committed.push_back(attempt);
+        pqxx::connection other(url);  // runs after the commit: another session sees the row
+        pqxx::read_transaction otx(other);
+        CHECK(otx.exec1("SELECT count(*) FROM items")[0].as<int>() == 1);
+      });
       if (calls == 1) throw pqxx::serialization_failure("simulated conflict");
       return calls;
     });
     CHECK(calls == 2);
     CHECK(inserted == 2);
     CHECK(count() == 1);  // the first attempt was rolled back
+    CHECK(committed == std::vector<int>{2});  // and so was its after_commit work
   }
 
   SECTION("a real serialization conflict between two SERIALIZABLE transactions is retried") {
@@ -394,15 +404,18 @@ TEST_CASE_METHOD(Fixture, "transact commits and retries transient failures only"
 
   SECTION("permanent errors are not retried") {
     int calls = 0;
+    bool hook_ran = false;
     CHECK_THROWS_AS(pg::transact(pool,
                                  [&](pqxx::work& tx) {
                                    ++calls;
                                    tx.exec0("INSERT INTO items VALUES (1, 'a')");
+                                   pg::after_commit([&hook_ran] { hook_ran = true; });
                                    tx.exec0("INSERT INTO items VALUES (1, 'b')");
                                  }),
                     pqxx::unique_violation);
     CHECK(calls == 1);
     CHECK(count() == 0);
+    CHECK_FALSE(hook_ran);
   }
 
   SECTION("attempts are bounded") {

@@ -11,6 +11,7 @@
 #include "import.hpp"
 #include "import_repository.hpp"
 #include "lead_json.hpp"
+#include "workflow_metrics.hpp"
 
 namespace leadpipe::leads {
 namespace {
@@ -236,6 +237,21 @@ std::string phases_text(const import::Phases& phases) {
   return out;
 }
 
+// Assignment-rule outcomes and duplicate candidates of a committed import
+// (workflow_metrics.hpp), as apply_assignment_rules and the candidate
+// repository count them for single leads.
+void count_rules_and_candidates(const import::Plan& plan) {
+  for (const auto& c : plan.changes) {
+    if (!c.rule_team) continue;
+    if (c.rule_member) {
+      metrics::auto_assigned(c.rule_strategy);
+    } else {
+      metrics::auto_assign_skipped(c.rule_strategy, c.rule_skipped);
+    }
+  }
+  for (const auto& p : plan.candidates) metrics::duplicate_candidates(p.reason);
+}
+
 awaitable<Response> import_leads(ImportDeps& d, Request& req) {
   const auto started = std::chrono::steady_clock::now();
   const auto who = auth::authenticate(req, d.api->verifier);
@@ -278,6 +294,7 @@ awaitable<Response> import_leads(ImportDeps& d, Request& req) {
   }
   const auto& plan = result.plan;
   const auto& batch_id = result.batch_id;
+  if (!parsed.dry_run) count_rules_and_candidates(plan);  // committed: count what it did
   if (d.metrics.rows && !parsed.dry_run) {
     d.metrics.rows->Add({{"status", "inserted"}}).Increment(plan.inserted);
     d.metrics.rows->Add({{"status", "updated"}}).Increment(plan.updated);

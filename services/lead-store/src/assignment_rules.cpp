@@ -12,6 +12,7 @@
 #include "lead_edit.hpp"
 #include "repository.hpp"
 #include "sql_values.hpp"
+#include "workflow_metrics.hpp"
 
 namespace leadpipe::leads {
 namespace {
@@ -235,6 +236,12 @@ std::optional<std::size_t> choose_member(const std::string& strategy,
   return std::nullopt;
 }
 
+const char* unassigned_reason(const std::vector<Candidate>& members) {
+  const bool any_active =
+      std::any_of(members.begin(), members.end(), [](const Candidate& c) { return c.active; });
+  return any_active ? "capacity_full" : "no_active_member";
+}
+
 namespace repo {
 
 std::vector<Team> load_assignment_rules(pqxx::transaction_base& tx, const std::string& tenant,
@@ -365,6 +372,8 @@ AutoAssignOutcome apply_assignment_rules(pqxx::work& tx, Lead& lead,
     c.open_leads = r[4].as<long long>();
     candidates.push_back(c);
   }
+  const auto reason_if_nobody = unassigned_reason(candidates);  // before the loop marks full members
+  bool filled_meanwhile = false;
   int next = rr_next;
   while (auto i = choose_member(strategy, candidates, next)) {
     // Capacity holds across teams: the increment is conditional, a member
@@ -379,6 +388,7 @@ AutoAssignOutcome apply_assignment_rules(pqxx::work& tx, Lead& lead,
         lead.tenant, names[*i], cap);
     if (inc.empty()) {
       candidates[*i].active = false;
+      filled_meanwhile = true;
       next = static_cast<int>(*i) + 1;
       continue;
     }
@@ -392,6 +402,7 @@ AutoAssignOutcome apply_assignment_rules(pqxx::work& tx, Lead& lead,
       repo::update(tx, lead);
     }
     out.member = names[*i];
+    metrics::auto_assigned_after_commit(strategy);
     return out;
   }
   tx.exec_params0(
@@ -401,6 +412,8 @@ AutoAssignOutcome apply_assignment_rules(pqxx::work& tx, Lead& lead,
       lead.tenant, *team_name);
   repo::add_activity(tx, lead.id, "auto_assign_skipped", "system",
                      R"({"reason":"no member with capacity left today"})", "");
+  metrics::auto_assign_skipped_after_commit(strategy,
+                                            filled_meanwhile ? "capacity_full" : reason_if_nobody);
   return out;
 }
 

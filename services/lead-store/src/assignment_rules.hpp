@@ -62,6 +62,10 @@ struct Candidate {
 // `rr_next` is the round-robin position to try first.
 std::optional<std::size_t> choose_member(const std::string& strategy,
                                          const std::vector<Candidate>& members, int rr_next);
+// Why nobody was eligible (choose_member gave nullopt): "capacity_full" when
+// some member is active (all of them at capacity), else "no_active_member"
+// (the team has no member, or none active).
+const char* unassigned_reason(const std::vector<Candidate>& members);
 
 namespace repo {
 std::vector<Team> load_assignment_rules(pqxx::transaction_base& tx, const std::string& tenant,
@@ -81,6 +85,8 @@ struct AutoAssignOutcome {
 // For a lead just created without a telecaller: applies the first matching
 // team (assignment history, timeline, lead.assigned, lead saved with its
 // version bumped). No-op when the lead has a telecaller or no team matches.
+// Counts leadpipe_leads_auto_assigned_total / _auto_assign_skipped_total when
+// the caller's transaction commits (workflow_metrics.hpp).
 AutoAssignOutcome apply_assignment_rules(pqxx::work& tx, Lead& lead,
                                          const std::vector<std::string>& open_stages);
 

@@ -6,6 +6,7 @@
 #include <leadpipe/events/schema.hpp>
 #include <leadpipe/events/topics.hpp>
 #include <leadpipe/outbox/outbox.hpp>
+#include <leadpipe/pg/after_commit.hpp>
 #include <leadpipe/runtime/runtime.hpp>
 
 #include "lead_json.hpp"
@@ -89,6 +90,7 @@ void handle_contact_extracted(const ConsumerDeps& deps, const kafka::Record& rec
 
   runtime::with_database([&] {
     deps.pool.with([&](pqxx::connection& c) {
+      pg::CommitHooks after_commit;  // metrics counted inside the transaction
       pqxx::work tx(c);
       if (!outbox::claim(tx, repo::kSchema, kConsumerName, ev.id)) {
         log.info("duplicate event skipped");
@@ -140,6 +142,7 @@ void handle_contact_extracted(const ConsumerDeps& deps, const kafka::Record& rec
       if (contact_key_changed(r)) repo::record_duplicate_candidates(tx, r.lead, default_variant_regions());
       if (r.created) apply_assignment_rules(tx, r.lead, pipeline.open_stages());
       tx.commit();
+      after_commit.run();
       log.info(
           r.created ? "lead created" : (r.changed.empty() ? "capture recorded" : "lead updated"),
           {{"lead_id", r.lead.id}, {"version", r.lead.version}, {"stage", r.lead.stage}});

@@ -10,6 +10,7 @@
 
 #include "duplicates.hpp"
 #include "repository.hpp"
+#include "workflow_metrics.hpp"
 
 namespace leadpipe::leads::repo {
 namespace {
@@ -58,12 +59,15 @@ bool add_duplicate_candidate(pqxx::work& tx, const std::string& tenant, const st
                              const std::string& other_lead_id, const std::string& reason,
                              const std::string& detail_json) {
   if (lead_id == other_lead_id) return false;
-  return tx.exec_params(
-               "INSERT INTO leads.duplicate_candidates (id, tenant, lead_id, other_lead_id, "
-               "reason, detail) "
-               "VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5, $6::jsonb) ON CONFLICT DO NOTHING",
-               events::uuid_v4(), tenant, lead_id, other_lead_id, reason, detail_json)
-             .affected_rows() > 0;
+  const bool added =
+      tx.exec_params(
+            "INSERT INTO leads.duplicate_candidates (id, tenant, lead_id, other_lead_id, "
+            "reason, detail) "
+            "VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5, $6::jsonb) ON CONFLICT DO NOTHING",
+            events::uuid_v4(), tenant, lead_id, other_lead_id, reason, detail_json)
+          .affected_rows() > 0;
+  if (added) metrics::duplicate_candidates_after_commit(reason);
+  return added;
 }
 
 int record_duplicate_candidates(pqxx::work& tx, const Lead& lead,
@@ -176,6 +180,7 @@ DismissOutcome dismiss_duplicate(pqxx::work& tx, const std::string& tenant, cons
   const std::string payload = R"({"duplicate_id":")" + id + R"("})";
   add_activity(tx, r[0][1].as<std::string>(), "duplicate_dismissed", actor, payload, "");
   add_activity(tx, r[0][2].as<std::string>(), "duplicate_dismissed", actor, payload, "");
+  metrics::duplicate_candidates_resolved_after_commit("dismissed", 1);
   auto row =
       tx.exec_params1(std::string(kSelect) + "WHERE d.tenant = $1 AND d.id = $2::uuid", tenant, id);
   out.json = row[0].as<std::string>();

@@ -1,7 +1,10 @@
 #pragma once
 // SQL for duplicate candidates (leads.duplicate_candidates). Caller's
 // transaction, tenant-scoped, parameterised. A pair is stored once whatever
-// its order; a dismissed or merged pair is never proposed again.
+// its order; a dismissed or merged pair is never proposed again. Each pair
+// recorded counts in leadpipe_leads_duplicate_candidates_total{reason}, each
+// dismissal in ..._resolved_total{resolution="dismissed"}, once the caller's
+// transaction commits (workflow_metrics.hpp, pg::after_commit).
 #include <pqxx/pqxx>
 
 #include <optional>

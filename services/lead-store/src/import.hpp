@@ -96,6 +96,8 @@ struct Change {
   // Assignment rules (created leads only; set by import::plan_assignments).
   std::optional<std::string> rule_team;    // the first active team that takes the lead
   std::optional<std::string> rule_member;  // its member who gets it (nullopt: nobody eligible)
+  std::string rule_strategy;               // the team's strategy (with rule_team)
+  std::string rule_skipped;                // why nobody got it (unassigned_reason), when rule_member is empty
 };
 
 // A pair of leads that may be one person (leads.duplicate_candidates).

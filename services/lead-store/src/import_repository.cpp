@@ -217,6 +217,7 @@ void plan_assignments(pqxx::transaction_base& tx, const std::string& tenant, Pla
     auto& c = plan.changes[i];
     auto& s = *state[static_cast<std::size_t>(team_of[i])];
     c.rule_team = teams[static_cast<std::size_t>(team_of[i])].team;
+    c.rule_strategy = s.strategy;
     cands = s.base;
     for (std::size_t k = 0; k < cands.size(); ++k) {
       const auto& l = load[s.names[k]];
@@ -224,7 +225,10 @@ void plan_assignments(pqxx::transaction_base& tx, const std::string& tenant, Pla
       cands[k].open_leads = l.second;
     }
     const auto pick = choose_member(s.strategy, cands, s.rr_next);
-    if (!pick) continue;
+    if (!pick) {
+      c.rule_skipped = unassigned_reason(cands);
+      continue;
+    }
     auto& l = load[s.names[*pick]];
     l.first += 1;
     if (open.count(c.lead.stage)) l.second += 1;

@@ -17,6 +17,7 @@
 #include "duplicates_api.hpp"
 #include "assignment_rules_api.hpp"
 #include "sources_consumer.hpp"
+#include "workflow_metrics.hpp"
 
 using namespace leadpipe;
 
@@ -56,6 +57,7 @@ int main() {
     if (migrate) pg::migrate(pg_url, "leads", embedded::leads_migrations(), logger);
 
     auto registry = std::make_shared<prometheus::Registry>();
+    leads::metrics::install(registry);  // automatic assignment, duplicate candidates
     pg::Pool pool({.url = pg_url, .size = static_cast<std::size_t>(pool_size), .application_name = "lead-store"},
                   logger, registry);
     kafka::Producer producer({.client = kafka_cfg}, logger, registry);

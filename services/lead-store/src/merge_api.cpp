@@ -16,6 +16,7 @@
 #include "permissions.hpp"
 #include "repository.hpp"
 #include "sources.hpp"
+#include "workflow_metrics.hpp"
 
 namespace leadpipe::leads {
 namespace {
@@ -154,11 +155,12 @@ std::string merge_in_tx(pqxx::work& tx, const auth::Principal& who, const std::s
   // the merged leads are resolved (issue 5: merging resolves the candidate).
   tx.exec_params0("UPDATE leads.outreach_messages SET lead_id = $2::uuid WHERE tenant = $1 AND lead_id = ANY($3::uuid[])",
                   who.tenant, sid, arr);
-  tx.exec_params0(
+  const auto resolved = tx.exec_params(
       "UPDATE leads.duplicate_candidates SET status = 'merged', resolved_at = $4::timestamptz, resolved_by = $5 "
       "WHERE tenant = $1 AND status = 'open' AND (lead_id = $2::uuid OR lead_id = ANY($3::uuid[])) "
       "AND (other_lead_id = $2::uuid OR other_lead_id = ANY($3::uuid[]))",
       who.tenant, sid, arr, now, who.subject);
+  metrics::duplicate_candidates_resolved_after_commit("merged", static_cast<double>(resolved.affected_rows()));
 
   // The absorbed leads leave the live set first: the survivor may take over a phone.
   tx.exec_params0(

@@ -4,6 +4,7 @@
 #include <leadpipe/events/schema.hpp>
 #include <leadpipe/events/topics.hpp>
 #include <leadpipe/outbox/outbox.hpp>
+#include <leadpipe/pg/after_commit.hpp>
 #include <leadpipe/runtime/runtime.hpp>
 
 #include "assignment_rules.hpp"
@@ -67,6 +68,7 @@ Intake apply_source_lead(const ConsumerDeps& deps, const events::CloudEvent& ev,
   // A transient database failure holds the record (retried), never dead-letters it.
   return runtime::with_database([&] {
     return deps.pool.with([&](pqxx::connection& c) {
+      pg::CommitHooks after_commit;  // metrics counted inside the transaction
       pqxx::work tx(c);
       if (!outbox::claim(tx, repo::kSchema, kConsumerName, ev.id)) {
         log.info("duplicate event skipped");
@@ -123,6 +125,7 @@ Intake apply_source_lead(const ConsumerDeps& deps, const events::CloudEvent& ev,
                                       R"({"source":")" + s.source + R"("})");
       }
       tx.commit();
+      after_commit.run();
       log.info(
           r.created ? "lead created" : (r.changed.empty() ? "source recorded" : "lead updated"),
           {{"lead_id", r.lead.id}, {"version", r.lead.version}, {"stage", r.lead.stage}});
@@ -187,6 +190,7 @@ Intake handle_call_completed(const ConsumerDeps& deps, const kafka::Record& reco
   // A transient database failure holds the record (retried), never dead-letters it.
   return runtime::with_database([&] {
     return deps.pool.with([&](pqxx::connection& c) {
+      pg::CommitHooks after_commit;  // metrics counted inside the transaction
       pqxx::work tx(c);
       if (!outbox::claim(tx, repo::kSchema, kConsumerName, ev.id)) {
         log.info("duplicate event skipped");
@@ -194,6 +198,7 @@ Intake handle_call_completed(const ConsumerDeps& deps, const kafka::Record& reco
       }
       if (!call.customer_phone) {
         tx.commit();  // remember it: a replay is still a no-op
+        after_commit.run();
         log.warn("call without a valid customer phone; not logged on any lead");
         return Intake::skipped;
       }
@@ -238,6 +243,7 @@ Intake handle_call_completed(const ConsumerDeps& deps, const kafka::Record& reco
       const bool reached = call_reached(call);
       if (reached) record_contact(tx, lead, pipeline, actor, now);
       tx.commit();
+      after_commit.run();
       log.info("call logged", {{"lead_id", lead.id},
                                {"created", created},
                                {"reached", reached},

@@ -1,4 +1,5 @@
-// Automatic assignment rules — the pure choice and the configuration parser.
+// Automatic assignment rules — the pure choice (and why nobody was chosen) and the
+// configuration parser.
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
 
@@ -20,7 +21,12 @@ TEST_CASE("round robin rotates over the eligible members", "[unit]") {
   m[0].capacity = 1;
   m[0].assigned_today = 1;
   CHECK_FALSE(choose_member("round_robin", m, 0));  // capacity exhausted: nobody
+  CHECK(std::string(unassigned_reason(m)) == "capacity_full");
   CHECK_FALSE(choose_member("round_robin", {}, 0));
+  CHECK(std::string(unassigned_reason({})) == "no_active_member");
+  for (auto& c : m) c.active = false;
+  CHECK_FALSE(choose_member("round_robin", m, 0));
+  CHECK(std::string(unassigned_reason(m)) == "no_active_member");
 }
 
 TEST_CASE("least loaded takes the member with the fewest open leads", "[unit]") {

@@ -56,10 +56,21 @@ kafka::Record vendor(const std::string& tenant, const std::string& vendor_id,
 
 }  // namespace
 
+double candidates_metric(const std::string& reason) {
+  return workflow_metric("leadpipe_leads_duplicate_candidates_total", {{"reason", reason}});
+}
+double resolved_metric(const std::string& resolution) {
+  return workflow_metric("leadpipe_leads_duplicate_candidates_resolved_total", {{"resolution", resolution}});
+}
+
 TEST_CASE(
     "a Brazilian 9th-digit variant and a shared e-mail are recorded as candidates, never merged",
     "[pg]") {
   DupDb db;
+  const auto brazil = candidates_metric("brazil_ninth_digit");
+  const auto email = candidates_metric("email");
+  const auto dismissals = resolved_metric("dismissed");
+  const auto merges = resolved_metric("merged");
   db.apply(vendor("demo", "V1", "Ana Souza", "+5511987654321"));
   const auto second = vendor("demo", "V2", "Ana Souza", "+551187654321");
   db.apply(second);
@@ -83,6 +94,8 @@ TEST_CASE(
   // Replays add nothing; another tenant sees nothing.
   db.apply(second);
   CHECK(db.scalar("SELECT count(*) FROM leads.duplicate_candidates") == 2);
+  CHECK(candidates_metric("brazil_ninth_digit") - brazil == 1);
+  CHECK(candidates_metric("email") - email == 1);
   const auth::Principal admin{"admin-1", "demo", auth::Role::admin};
   const auto page = db.list(admin);
   CHECK(page.find(R"("total":2)") != std::string::npos);
@@ -94,11 +107,8 @@ TEST_CASE(
   // Dismiss one pair; merging the other resolves it.
   const auto email_pair =
       db.text("SELECT id::text FROM leads.duplicate_candidates WHERE reason = 'email'");
-  auto dismissed = db.pool.with([&](pqxx::connection& c) {
-    pqxx::work tx(c);
-    auto out = repo::dismiss_duplicate(tx, "demo", scope_for(admin), email_pair, "admin-1");
-    tx.commit();
-    return out;
+  auto dismissed = pg::transact(db.pool, [&](pqxx::work& tx) {
+    return repo::dismiss_duplicate(tx, "demo", scope_for(admin), email_pair, "admin-1");
   });
   CHECK(dismissed.found);
   CHECK(dismissed.status == "open");
@@ -111,17 +121,26 @@ TEST_CASE(
     return repo::dismiss_duplicate(tx, "demo", scope_for(admin), email_pair, "admin-1");
   });
   CHECK(again.status == "dismissed");  // → 409
+  CHECK(resolved_metric("dismissed") - dismissals == 1);
   // A re-push of the same e-mail pair does not re-open it.
   db.apply(vendor("demo", "V6", "Budi S", "+6281200000012", "budi@example.com"));
   CHECK(db.text("SELECT status FROM leads.duplicate_candidates WHERE reason = 'email'") ==
         "dismissed");
 
+  // A dry run (the same transaction, aborted) counts nothing; the merge does.
+  const auto survivor = db.id_of("+5511987654321");
+  const auto absorbed = db.id_of("+551187654321");
   db.pool.with([&](pqxx::connection& c) {
+    pg::CommitHooks hooks;
     pqxx::work tx(c);
-    merge_in_tx(tx, admin, db.id_of("+5511987654321"), {db.id_of("+551187654321")}, false,
-                events::now_rfc3339());
-    tx.commit();
+    merge_in_tx(tx, admin, survivor, {absorbed}, true, events::now_rfc3339());
+    tx.abort();
   });
+  CHECK(resolved_metric("merged") - merges == 0);
+  pg::transact(db.pool, [&](pqxx::work& tx) {
+    return merge_in_tx(tx, admin, survivor, {absorbed}, false, events::now_rfc3339());
+  });
+  CHECK(resolved_metric("merged") - merges == 1);
   CHECK(db.text(
             "SELECT status FROM leads.duplicate_candidates WHERE reason = 'brazil_ninth_digit'") ==
         "merged");

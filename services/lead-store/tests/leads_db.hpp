@@ -3,9 +3,12 @@
 // adds the queries it needs.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <string>
 
 #include <pqxx/pqxx>
+#include <prometheus/registry.h>
 
 #include <leadpipe/log/log.hpp>
 #include <leadpipe/migrations.hpp>
@@ -14,8 +17,34 @@
 #include <leadpipe/testing/infra.hpp>
 
 #include "consumer.hpp"
+#include "workflow_metrics.hpp"
 
 namespace leadpipe::leads {
+
+// A series of the workflow counters (workflow_metrics.hpp), installed once per
+// test process on a registry of its own; 0 when absent. The counters add up
+// across test cases: compare values before and after.
+inline double workflow_metric(const std::string& name, const std::map<std::string, std::string>& labels) {
+  static const auto registry = [] {
+    auto r = std::make_shared<prometheus::Registry>();
+    metrics::install(r);
+    return r;
+  }();
+  double total = 0;
+  for (const auto& family : registry->Collect()) {
+    if (family.name != name) continue;
+    for (const auto& m : family.metric) {
+      bool match = true;
+      for (const auto& [k, v] : labels) {
+        bool found = false;
+        for (const auto& l : m.label) found = found || (l.name == k && l.value == v);
+        match = match && found;
+      }
+      if (match) total += m.counter.value;
+    }
+  }
+  return total;
+}
 
 struct LeadsDb {
   std::string url;

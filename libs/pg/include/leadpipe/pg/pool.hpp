@@ -31,6 +31,7 @@
 #include <utility>  // before Asio: GCC 12 + Boost 1.74 need std::exchange declared
 
 #include <leadpipe/log/log.hpp>
+#include <leadpipe/pg/after_commit.hpp>
 #include <leadpipe/pg/errors.hpp>
 #include <leadpipe/pg/session.hpp>
 
@@ -145,7 +146,8 @@ class Pool {
 // transaction on TransientError (serialization failures, deadlocks, lost
 // connections) up to `attempts` times in total, with jittered exponential
 // backoff (10 ms, 20 ms, ... capped at 1 s). f may therefore run more than once:
-// keep side effects outside the database out of it. Blocking.
+// keep side effects outside the database out of it, or defer them with
+// pg::after_commit() (run once, after the attempt that committed). Blocking.
 template <typename F>
 auto transact(Pool& pool, F&& f, int attempts = 3);
 
@@ -244,13 +246,16 @@ auto transact(Pool& pool, F&& f, int attempts) {
   for (int attempt = 1;; ++attempt) {
     try {
       return pool.with([&f](pqxx::connection& c) -> R {
+        CommitHooks hooks;  // this attempt's after_commit() work; dropped unless it commits
         pqxx::work tx(c);
         if constexpr (std::is_void_v<R>) {
           std::invoke(f, tx);
           tx.commit();
+          hooks.run();
         } else {
           R result = std::invoke(f, tx);
           tx.commit();
+          hooks.run();
           return result;
         }
       });
