@@ -11,8 +11,8 @@
 #include <string>
 
 #include <leadpipe/pg/pool.hpp>
+#include <leadpipe/runtime/ttl_cache.hpp>
 
-#include "ttl_cache.hpp"
 
 namespace leadpipe::ingest {
 
@@ -32,7 +32,7 @@ class ApiKeyDirectory {
 
  private:
   pg::Pool& pool_;
-  TtlCache<VendorKey> cache_;
+  runtime::TtlCache<VendorKey> cache_;
 };
 
 }  // namespace leadpipe::ingest

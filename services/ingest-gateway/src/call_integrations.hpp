@@ -10,8 +10,8 @@
 #include <string>
 
 #include <leadpipe/pg/pool.hpp>
+#include <leadpipe/runtime/ttl_cache.hpp>
 
-#include "ttl_cache.hpp"
 
 namespace leadpipe::ingest {
 
@@ -31,7 +31,7 @@ class CallIntegrations {
 
  private:
   pg::Pool& pool_;
-  TtlCache<CallIntegration> cache_;
+  runtime::TtlCache<CallIntegration> cache_;
 };
 
 }  // namespace leadpipe::ingest

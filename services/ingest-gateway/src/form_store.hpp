@@ -20,9 +20,9 @@
 #include <pqxx/pqxx>
 
 #include <leadpipe/pg/pool.hpp>
+#include <leadpipe/runtime/ttl_cache.hpp>
 
 #include "otp.hpp"
-#include "ttl_cache.hpp"
 
 namespace leadpipe::ingest {
 
@@ -100,7 +100,7 @@ class FormStore {
 
  private:
   pg::Pool& pool_;
-  TtlCache<Site> sites_;
+  runtime::TtlCache<Site> sites_;
 };
 
 }  // namespace leadpipe::ingest

@@ -360,11 +360,14 @@ awaitable<Response> list_leads(ApiDeps& d, Request& req) {
   auto query = parse_list_query(req, who);
   // Callables passed to co_await'ed calls are named locals: GCC 12 destroys
   // lambda temporaries inside a co_await expression twice.
-  auto run = [query](pqxx::connection& c) mutable {
-    // One snapshot for the total and the page (READ COMMITTED would let a lead
-    // committed in between show up in one and not the other).
-    Snapshot tx(c);
-    resolve_stages(query, repo::pipeline_for(tx, query.tenant));
+  auto run = [query, &d](pqxx::connection& c) mutable {
+    // No BEGIN/COMMIT: the page is one statement and the total a second one
+    // only when the page is full (repo::list), so a list costs one or two
+    // round trips, not five. The total may then count a lead committed between
+    // the two; totals above repo::kExactTotalLimit are estimates anyway, and
+    // later pages are read at later moments whatever we do.
+    pqxx::nontransaction tx(c);
+    resolve_stages(query, cached_pipeline(d, tx, query.tenant));
     try {
       return repo::list(tx, query);
     } catch (const std::invalid_argument&) {
@@ -401,9 +404,9 @@ awaitable<Response> list_leads(ApiDeps& d, Request& req) {
 awaitable<Response> lead_counts(ApiDeps& d, Request& req) {
   const auto who = auth::authenticate(req, d.verifier);
   auto query = parse_list_query(req, who);
-  auto run = [query](pqxx::connection& c) mutable {
+  auto run = [query, &d](pqxx::connection& c) mutable {
     Snapshot tx(c);
-    resolve_stages(query, repo::pipeline_for(tx, query.tenant));
+    resolve_stages(query, cached_pipeline(d, tx, query.tenant));
     return repo::counts(tx, query);
   };
   auto counts = co_await d.pool.async(std::move(run));
@@ -1048,10 +1051,18 @@ awaitable<Response> put_pipeline(ApiDeps& d, Request& req) {
     repo::save_pipeline(tx, who.tenant, p, who.subject);
   };
   co_await pg::async_transact(d.pool, std::move(job));
+  d.pipelines->erase(who.tenant);
   co_return Response::json(200, R"({"custom":true,"definition":)" + p.to_json() + "}");
 }
 
 }  // namespace
+
+Pipeline cached_pipeline(const ApiDeps& deps, pqxx::transaction_base& tx, const std::string& tenant) {
+  if (auto hit = deps.pipelines->get(tenant); hit && *hit) return **hit;
+  auto p = repo::pipeline_for(tx, tenant);
+  deps.pipelines->put(tenant, p);
+  return p;
+}
 
 repo::ListQuery parse_list_request(const Request& req, const auth::Principal& who) {
   return parse_list_query(req, who);

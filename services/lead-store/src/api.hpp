@@ -7,6 +7,7 @@
 #include <leadpipe/auth/jwt.hpp>
 #include <leadpipe/http/server.hpp>
 #include <leadpipe/pg/pool.hpp>
+#include <leadpipe/runtime/ttl_cache.hpp>
 
 #include "lead.hpp"
 #include "repository.hpp"
@@ -19,7 +20,17 @@ struct ApiDeps {
   Pipeline pipeline = Pipeline::admissions();  // unused: each tenant's pipeline is loaded per request
   log::Logger logger;
   std::string default_region = "ID";            // region of phone numbers written without +
+  // Tenant pipelines for read paths (the list's view=actionable and stage
+  // names, counts, export): a list request costs no pipeline read. Writes
+  // (stage moves, merges, pipeline edits) read the stored definition in their
+  // own transaction. PUT /api/v1/pipeline forgets the tenant's entry here;
+  // other instances see a change within the TTL (LEADSTORE_PIPELINE_CACHE_MS).
+  std::shared_ptr<runtime::TtlCache<Pipeline>> pipelines =
+      std::make_shared<runtime::TtlCache<Pipeline>>(std::chrono::seconds(5), 10000);
 };
+
+// The tenant's pipeline through deps.pipelines (read paths only).
+Pipeline cached_pipeline(const ApiDeps& deps, pqxx::transaction_base& tx, const std::string& tenant);
 
 void add_api_routes(http::Router& router, std::shared_ptr<ApiDeps> deps);
 

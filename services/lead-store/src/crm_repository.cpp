@@ -261,6 +261,10 @@ Total bounded_total(pqxx::transaction_base& tx, const std::string& where_sql, co
                                  pqxx::prepare::make_dynamic_params(params))[0]
                      .as<long long>();
   if (n <= kExactTotalLimit) return {n, true};
+  return estimated_total(tx, where_sql, params);
+}
+
+Total estimated_total(pqxx::transaction_base& tx, const std::string& where_sql, const std::vector<std::string>& params) {
   const auto plan = tx.exec_params1("EXPLAIN (FORMAT JSON) SELECT 1 FROM leads.leads WHERE " + where_sql,
                                     pqxx::prepare::make_dynamic_params(params))[0]
                         .as<std::string>();

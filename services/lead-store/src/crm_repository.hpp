@@ -88,5 +88,8 @@ struct Total {
   bool exact = true;
 };
 Total bounded_total(pqxx::transaction_base& tx, const std::string& where_sql, const std::vector<std::string>& params);
+// Only the planner's estimate (never below kExactTotalLimit + 1), for a filter
+// already known to match more than the limit.
+Total estimated_total(pqxx::transaction_base& tx, const std::string& where_sql, const std::vector<std::string>& params);
 
 }  // namespace leadpipe::leads::repo

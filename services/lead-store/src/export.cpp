@@ -34,9 +34,9 @@ awaitable<Response> export_csv(ApiDeps& d, const ExportOptions& opt, Request& re
   query.limit = opt.page_size;
   query.with_total = false;
   // First page before any byte is sent: an invalid stage is still a 400.
-  auto first = [query](pqxx::connection& c) mutable {
+  auto first = [query, &d](pqxx::connection& c) mutable {
     pqxx::read_transaction tx(c);
-    resolve_list_stages(query, repo::pipeline_for(tx, query.tenant));
+    resolve_list_stages(query, cached_pipeline(d, tx, query.tenant));
     auto page = repo::list(tx, query);
     return std::make_pair(query, std::move(page));
   };

@@ -51,6 +51,9 @@ int main() {
                                           "concurrent SSE streams per tenant on GET /api/v1/leads/stream");
     const auto live_queue = env.integer("LEADSTORE_LIVE_QUEUE_LIMIT", 256, 8, 100000,
                                         "events queued per SSE client before it is disconnected as too slow");
+    const auto pipeline_cache_ms = env.integer("LEADSTORE_PIPELINE_CACHE_MS", 5000, 0, 600000,
+                                               "how long list/count/export requests reuse a tenant's pipeline "
+                                               "(0 = read it every time)");
     env.validate();
 
     const auto logger = log::root();
@@ -85,6 +88,8 @@ int main() {
     http::Router router;
     auto api_deps = std::make_shared<leads::ApiDeps>(
         leads::ApiDeps{pool, verifier, leads::Pipeline::admissions(), logger, region});
+    api_deps->pipelines = std::make_shared<runtime::TtlCache<leads::Pipeline>>(
+        std::chrono::milliseconds(pipeline_cache_ms), 10000);
     leads::add_api_routes(router, api_deps);
     leads::add_import_routes(router, api_deps, registry, {.max_rows = static_cast<std::size_t>(import_max_rows)});
     leads::add_merge_routes(router, api_deps);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <ctime>
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -113,6 +115,28 @@ std::string prefix_tsquery(std::string_view text) {
   }
   flush();
   return out;
+}
+
+std::string rfc3339_micros(long long micros) {
+  constexpr long long kPerSecond = 1000000;
+  long long secs = micros / kPerSecond;
+  long long rem = micros % kPerSecond;
+  if (rem < 0) {  // floor, not truncation, before 1970
+    rem += kPerSecond;
+    --secs;
+  }
+  const auto t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(rem / 1000));
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+std::optional<std::string> opt_rfc3339_micros(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return rfc3339_micros(f.as<long long>());
 }
 
 }  // namespace leadpipe::leads::sql

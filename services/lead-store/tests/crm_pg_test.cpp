@@ -14,6 +14,7 @@
 
 #include "crm_repository.hpp"
 #include "crm_service.hpp"
+#include "sql_values.hpp"
 #include "followup_scheduler.hpp"
 #include "lead_edit.hpp"
 #include "repository.hpp"
@@ -137,6 +138,19 @@ TEST_CASE("the scheduler publishes followup.due exactly once per due follow-up, 
   now += minutes(31);
   CHECK(scheduler.tick() == 1);
   CHECK(db.outbox("followup.due") == 4);
+}
+
+TEST_CASE("LP_US read back with rfc3339_micros equals LP_TS for any instant", "[pg]") {
+  Db db;
+  const auto rows = db.pool.with([](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    return tx.exec(
+        "SELECT " LP_TS("t") ", " LP_US("t") " FROM (VALUES ('2026-11-23 19:03:04.123999+00'::timestamptz), "
+        "('1969-12-31 23:59:59.9995+00'), ('2000-02-29 23:59:59.000001+07'), ('1970-01-01 00:00:00+00'), "
+        "(now())) v(t)");
+  });
+  REQUIRE(rows.size() == 5);
+  for (const auto& r : rows) CHECK(sql::rfc3339_micros(r[1].as<long long>()) == r[0].as<std::string>());
 }
 
 TEST_CASE("search q= matches word prefixes of name and e-mail, and partial phone digits", "[pg]") {

@@ -170,3 +170,11 @@ TEST_CASE("prefix_tsquery keeps words and drops everything the tsquery syntax co
   longword += "\xC3\xA9";  // é straddles byte 64
   CHECK(prefix_tsquery(longword) == "'" + std::string(63, 'a') + "':*");
 }
+
+TEST_CASE("rfc3339_micros formats epoch microseconds like LP_TS, milliseconds truncated", "[unit]") {
+  CHECK(sql::rfc3339_micros(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(sql::rfc3339_micros(1732388584123999LL) == "2024-11-23T19:03:04.123Z");
+  CHECK(sql::rfc3339_micros(-1) == "1969-12-31T23:59:59.999Z");
+  CHECK(sql::rfc3339_micros(-1000000) == "1969-12-31T23:59:59.000Z");
+  CHECK(sql::rfc3339_micros(951782400000000LL) == "2000-02-29T00:00:00.000Z");
+}

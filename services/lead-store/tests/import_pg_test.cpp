@@ -2,6 +2,8 @@
 // embedded leads migrations, and the same import::run the HTTP handler calls.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -106,9 +108,9 @@ TEST_CASE("the sample: dry run reports what the real run then does, nothing writ
   CHECK(db.scalar("SELECT count(*) FROM leads.leads WHERE name IS NULL AND stage = 'incomplete'") == 1);
   CHECK(db.scalar("SELECT count(*) FROM leads.outbox WHERE topic = 'lead.created'") == 5);
   // A lead's tags are leads.tags (what the list filter and the tag API use);
-  // the import no longer writes the unused leads.lead_tags table.
+  // the unused leads.lead_tags table is gone (migration 0010).
   CHECK(db.scalar("SELECT sum(cardinality(tags)) FROM leads.leads WHERE tenant = 'demo'") == 4);
-  CHECK(db.scalar("SELECT count(*) FROM leads.lead_tags") == 0);
+  CHECK(db.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'leads' AND tablename = 'lead_tags'") == 0);
   CHECK(db.scalar("SELECT count(*) FROM leads.tags WHERE tenant = 'demo' AND category = 'import'") == 3);
   CHECK(db.scalar("SELECT count(*) FROM leads.lead_captures WHERE layer = 'import' AND source_event_id = '" +
                   *real.batch_id + "'") > 10);
@@ -238,6 +240,89 @@ TEST_CASE("list total: exact up to the limit, above it an estimate marked inexac
   repo::ListQuery one = all;
   one.q = "lead 1199";
   CHECK(repo::list(t, one).total == 1);
+
+  // Searches count and page in one scan (list_search) while at most the limit
+  // match: every page has the exact total, the pages are the plain path's
+  // pages, in every sort.
+  for (const std::string sort : {"recent", "score", "updated"}) {
+    repo::ListQuery some = all;
+    some.q = "lead 11";  // Lead 11, 110–119, 1100–1199: 111 leads
+    some.sort = sort;
+    some.limit = 50;
+    std::set<std::string> seen;
+    std::vector<std::string> order;
+    int pages = 0;
+    for (;;) {
+      const auto page = repo::list(t, some);
+      CHECK(page.total == 111);
+      CHECK(page.total_exact);
+      for (const auto& l : page.items) {
+        seen.insert(l.id);
+        order.push_back(l.id);
+      }
+      ++pages;
+      if (!page.next_cursor) break;
+      some.cursor = page.next_cursor;
+      REQUIRE(pages < 5);
+    }
+    CHECK(pages == 3);
+    CHECK(seen.size() == 111);
+    // The same leads in the same order as the plain path (a filter without q).
+    repo::ListQuery plain = all;
+    plain.sort = sort;
+    plain.limit = 200;
+    plain.with_total = false;
+    std::vector<std::string> expected;
+    for (;;) {
+      const auto page = repo::list(t, plain);
+      for (const auto& l : page.items) {
+        if (seen.count(l.id)) expected.push_back(l.id);
+      }
+      if (!page.next_cursor) break;
+      plain.cursor = page.next_cursor;
+    }
+    CHECK(order == expected);
+  }
+  // More matches than the limit: the page comes from the plain path, the
+  // total is an estimate.
+  repo::ListQuery many = all;
+  many.q = "lead";
+  const auto big = repo::list(t, many);
+  CHECK(big.items.size() == 50);
+  CHECK_FALSE(big.total_exact);
+  CHECK(big.total > repo::kExactTotalLimit);
+  REQUIRE(big.next_cursor);
+  // A cursor past the last match: an empty page, still the exact total.
+  repo::ListQuery last = all;
+  last.q = "lead 1199";
+  last.limit = 1;
+  const auto only = repo::list(t, last);
+  REQUIRE(only.items.size() == 1);
+  CHECK_FALSE(only.next_cursor);
+  repo::ListQuery two = all;
+  two.q = "lead 119";  // Lead 119, 1190–1199, and +62814 1000 1119 (phone digits "119"): 12
+  two.limit = 10;
+  const auto p1 = repo::list(t, two);
+  CHECK(p1.total == 12);
+  REQUIRE(p1.next_cursor);
+  two.cursor = p1.next_cursor;
+  const auto p2 = repo::list(t, two);
+  CHECK(p2.items.size() == 2);
+  CHECK(p2.total == 12);
+  CHECK_FALSE(p2.next_cursor);
+  // Pages of one up to the last: the cursor of the 11th page leads to the 12th,
+  // which has no cursor; every page carries the exact total.
+  two.limit = 1;
+  two.cursor.reset();
+  auto cur = repo::list(t, two);
+  for (int i = 0; i < 11; ++i) {
+    REQUIRE(cur.next_cursor);
+    two.cursor = cur.next_cursor;
+    cur = repo::list(t, two);
+    CHECK(cur.total == 12);
+  }
+  CHECK(cur.items.size() == 1);
+  CHECK_FALSE(cur.next_cursor);
 }
 
 TEST_CASE("list pages follow created_at itself, not its text (ORDER BY is table-qualified)", "[pg]") {

@@ -2,18 +2,20 @@
 // A small thread-safe cache of lookups with a time-to-live, negative answers
 // included (a flood of unknown keys or numbers costs no queries). Bounded: it
 // is emptied when it grows past `max_entries` (cheap, and only under abuse).
+// A ttl of zero disables it (put() stores nothing). Used by ingest-gateway
+// (API keys, call integrations, form sites) and lead-store (pipelines).
 #include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 
-namespace leadpipe::ingest {
+namespace leadpipe::runtime {
 
 template <typename V>
 class TtlCache {
  public:
-  explicit TtlCache(std::chrono::seconds ttl, std::size_t max_entries = 100000)
+  explicit TtlCache(std::chrono::milliseconds ttl, std::size_t max_entries = 100000)
       : ttl_(ttl), max_(max_entries) {}
 
   // The cached answer (which may itself be "absent"), or nullopt on a miss.
@@ -39,10 +41,10 @@ class TtlCache {
     std::optional<V> value;
     std::chrono::steady_clock::time_point expires;
   };
-  std::chrono::seconds ttl_;
+  std::chrono::milliseconds ttl_;
   std::size_t max_;
   std::mutex mu_;
   std::unordered_map<std::string, Entry> map_;
 };
 
-}  // namespace leadpipe::ingest
+}  // namespace leadpipe::runtime
