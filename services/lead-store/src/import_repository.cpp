@@ -564,9 +564,8 @@ void write(pqxx::work& tx, const Batch& batch, Plan& plan, Phases* phases) {
 
   // Tags: leads.tags (written above) is what the list filter, the tag API and
   // the detail read; the import adds new names to the catalogue (category
-  // "import"). It no longer writes leads.lead_tags: nothing reads that table
-  // and the CRM tag API never wrote it (a third of a 100k-row import's time
-  // went into its foreign-key checks).
+  // "import"). (It used to write leads.lead_tags too, dropped in migration
+  // 0010: nothing read that table and the CRM tag API never wrote it.)
   tx.exec_params0(
       "CREATE TEMP TABLE import_tags (lead_id uuid, tag text) ON COMMIT DROP");
   {

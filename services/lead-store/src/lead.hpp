@@ -66,7 +66,7 @@ struct Lead {
   std::optional<std::string> session_year;
   std::optional<std::string> last_contacted_at;
   std::optional<std::string> created_by;
-  std::vector<std::string> tags;            // read-only here: lead_tags is the truth
+  std::vector<std::string> tags;            // leads.leads.tags (categories: the leads.tags catalogue)
   // The stage the pipeline suggests (automatic.suggest, e.g. qualified on a
   // register / visit intent after contact); cleared by any stage change.
   std::optional<std::string> suggested_stage;

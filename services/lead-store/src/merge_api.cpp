@@ -145,12 +145,11 @@ std::string merge_in_tx(pqxx::work& tx, const auth::Principal& who, const std::s
   repoint("followups",
           "UPDATE leads.followups SET lead_id = $2::uuid WHERE tenant = $1 AND lead_id = "
           "ANY($3::uuid[])");
-  repoint("tags",
-          "INSERT INTO leads.lead_tags (tenant, lead_id, tag, added_by, added_at) "
-          "SELECT tenant, $2::uuid, tag, added_by, added_at FROM leads.lead_tags "
-          "WHERE tenant = $1 AND lead_id = ANY($3::uuid[]) ON CONFLICT (lead_id, tag) DO NOTHING");
-  tx.exec_params0("DELETE FROM leads.lead_tags WHERE tenant = $1 AND lead_id = ANY($2::uuid[])",
-                  who.tenant, arr);
+  // Tags are a column (leads.leads.tags), united by merge_leads and written
+  // with the lead below: "moved" reports the tags the survivor gained.
+  moved["tags"] = std::count_if(m.lead.tags.begin(), m.lead.tags.end(), [&survivor](const std::string& t) {
+    return std::find(survivor.tags.begin(), survivor.tags.end(), t) == survivor.tags.end();
+  });
   // Outreach messages follow their timeline entries; the duplicate pairs among
   // the merged leads are resolved (issue 5: merging resolves the candidate).
   tx.exec_params0("UPDATE leads.outreach_messages SET lead_id = $2::uuid WHERE tenant = $1 AND lead_id = ANY($3::uuid[])",

@@ -138,6 +138,9 @@ TEST_CASE("merge: the dry run equals the real merge, everything moves to the sur
   CHECK(db.text("SELECT session_year FROM leads.leads WHERE id = '" + a + "'") == "2027-28");
   CHECK(db.text("SELECT array_to_string(tags, ',') FROM leads.leads WHERE id = '" + a + "'") ==
         "expo");
+  // Tags are a column, united: `moved` reports the one the survivor gained.
+  CHECK(real.find(R"("tags":1)") != std::string::npos);
+  CHECK(real.find(R"("notes":1)") != std::string::npos);
   CHECK(db.text("SELECT extra->>'utm_source' FROM leads.leads WHERE id = '" + a + "'") ==
         "collegedunia");
   CHECK(db.scalar("SELECT count(*) FROM leads.lead_identities WHERE lead_id = '" + a + "'") == 2);

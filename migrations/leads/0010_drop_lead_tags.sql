@@ -1,0 +1,11 @@
+-- leads.lead_tags (0002) is no longer used: a lead's tags are the column
+-- leads.leads.tags (what the list filter, the tag API, the detail, the export
+-- and the lead events read and write), their categories the leads.tags
+-- catalogue. No code reads lead_tags; the CSV import stopped writing it in
+-- 99a38cd, the merge (which only copied its rows between leads) in the commit
+-- that adds this migration. Its index, lead_tags_tenant_tag, goes with it.
+--
+-- Rolling deploys: an instance still running an older binary fails a merge
+-- (it still copied lead_tags rows) from the moment this runs until it is
+-- replaced; nothing else it does touches the table.
+DROP TABLE leads.lead_tags;
