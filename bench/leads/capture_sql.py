@@ -5,11 +5,14 @@
 
 Reads the PostgreSQL server log from byte OFFSET (the bench database runs
 with log_min_duration_statement = 0, so every statement of its sessions is
-logged with its duration), finds the transaction that served a list request
-(the one reading leads.pipelines and leads.leads), and writes its statements
-to OUT_FILE with the bind parameters inlined as the literals the server
-logged: exactly what the API ran, for `pgbench -M simple -f`. Exits 1 when
-no such transaction is in the log.
+logged with its duration), finds the session that served the list request
+(the one reading leads.leads — the bench sends one request at a time, so its
+statements after OFFSET are that request's; sessions of the outbox relay and
+the follow-up scheduler are recognised by their tables and skipped), and
+writes its statements to OUT_FILE with the bind parameters inlined as the
+literals the server logged: exactly what the API ran (a list runs without
+BEGIN/COMMIT), for `pgbench -M simple -f`. Connection set-up (SET …) is left
+out. Exits 1 when no such session is in the log.
 """
 import re
 import sys
@@ -43,20 +46,19 @@ def main():
         elif kind == "DETAIL" and rest.startswith("parameters: ") and pid in last:
             last[pid][1] = {int(n): v for n, v in PARAM.findall(rest)}
     for stmts in per_pid.values():
-        # Split the backend's statements into transactions (BEGIN … COMMIT).
-        tx = []
-        for sql, params in stmts:
-            if sql.upper().startswith("BEGIN"):
-                tx = []
-            tx.append((sql, params))
-            if sql.upper().startswith(("COMMIT", "ROLLBACK")) and \
-                    any("leads.pipelines" in s for s, _ in tx) and any("FROM leads.leads" in s for s, _ in tx):
-                with open(out, "w") as f:
-                    for s, p in tx:
-                        for n in sorted(p, reverse=True):  # $10 before $1
-                            s = s.replace(f"${n}", p[n])
-                        f.write(s.rstrip(";") + ";\n")
-                return 0
+        sqls = [sql for sql, _ in stmts]
+        if not any("FROM leads.leads" in q for q in sqls):
+            continue
+        if any("leads.outbox" in q or "leads.followups" in q for q in sqls):
+            continue
+        with open(out, "w") as f:
+            for sql, params in stmts:
+                if sql.upper().startswith(("SET ", "SHOW ")):
+                    continue
+                for n in sorted(params, reverse=True):  # $10 before $1
+                    sql = sql.replace(f"${n}", params[n])
+                f.write(sql.rstrip(";") + ";\n")
+        return 0
     return 1
 
 
