@@ -256,26 +256,39 @@ void erase(pqxx::work& tx, const Lead& lead) {
 }
 
 Total bounded_total(pqxx::transaction_base& tx, const std::string& where_sql, const std::vector<std::string>& params) {
+  // A filter the planner expects to match far more than the limit (the whole
+  // tenant, a common tag, a stage) gets the estimate without counting: the
+  // capped count of a 1 % tag read ~1,400 pages (9–16 ms at 1M leads) to learn
+  // only "more than 1,000". Only an estimate below kEstimateFirst is checked
+  // by counting, so an exact total is lost only when the planner overestimates
+  // tenfold (the first page holding every match is counted from the page
+  // itself, before this).
+  const long long estimate = planner_estimate(tx, where_sql, params);
+  if (estimate >= kEstimateFirst) return {estimate, false};
   const auto n = tx.exec_params1("SELECT count(*) FROM (SELECT 1 FROM leads.leads WHERE " + where_sql + " LIMIT " +
                                      std::to_string(kExactTotalLimit + 1) + ") capped",
                                  pqxx::prepare::make_dynamic_params(params))[0]
                      .as<long long>();
   if (n <= kExactTotalLimit) return {n, true};
-  return estimated_total(tx, where_sql, params);
+  return {std::max(estimate, kExactTotalLimit + 1), false};
 }
 
 Total estimated_total(pqxx::transaction_base& tx, const std::string& where_sql, const std::vector<std::string>& params) {
+  return {std::max(planner_estimate(tx, where_sql, params), kExactTotalLimit + 1), false};
+}
+
+long long planner_estimate(pqxx::transaction_base& tx, const std::string& where_sql,
+                           const std::vector<std::string>& params) {
   const auto plan = tx.exec_params1("EXPLAIN (FORMAT JSON) SELECT 1 FROM leads.leads WHERE " + where_sql,
                                     pqxx::prepare::make_dynamic_params(params))[0]
                         .as<std::string>();
   rapidjson::Document doc;
   doc.Parse(plan.c_str(), plan.size());
-  long long estimate = 0;
   if (!doc.HasParseError() && doc.IsArray() && !doc.Empty() && doc[0].IsObject() && doc[0].HasMember("Plan") &&
       doc[0]["Plan"].IsObject() && doc[0]["Plan"].HasMember("Plan Rows") && doc[0]["Plan"]["Plan Rows"].IsNumber()) {
-    estimate = static_cast<long long>(doc[0]["Plan"]["Plan Rows"].GetDouble());
+    return static_cast<long long>(doc[0]["Plan"]["Plan Rows"].GetDouble());
   }
-  return {std::max(estimate, kExactTotalLimit + 1), false};
+  return 0;
 }
 
 }  // namespace leadpipe::leads::repo

@@ -81,8 +81,11 @@ void erase(pqxx::work& tx, const Lead& lead);
 // Total of a filtered list (GET /api/v1/leads): exact up to kExactTotalLimit
 // matches, counted from at most that many + 1 rows; above it the planner's
 // estimate (never below the limit + 1) with `exact` false. An exact count of a
-// million leads took longer than the page itself on every board refresh.
+// million leads took longer than the page itself on every board refresh. A
+// filter the planner estimates at kEstimateFirst matches or more is not
+// counted at all: its estimate is the answer.
 inline constexpr long long kExactTotalLimit = 1000;
+inline constexpr long long kEstimateFirst = 10 * kExactTotalLimit;
 struct Total {
   long long value = 0;
   bool exact = true;
@@ -91,5 +94,8 @@ Total bounded_total(pqxx::transaction_base& tx, const std::string& where_sql, co
 // Only the planner's estimate (never below kExactTotalLimit + 1), for a filter
 // already known to match more than the limit.
 Total estimated_total(pqxx::transaction_base& tx, const std::string& where_sql, const std::vector<std::string>& params);
+// The planner's row estimate of `SELECT 1 FROM leads.leads WHERE where_sql` (EXPLAIN, nothing read).
+long long planner_estimate(pqxx::transaction_base& tx, const std::string& where_sql,
+                           const std::vector<std::string>& params);
 
 }  // namespace leadpipe::leads::repo

@@ -325,6 +325,34 @@ TEST_CASE("list total: exact up to the limit, above it an estimate marked inexac
   CHECK_FALSE(cur.next_cursor);
 }
 
+TEST_CASE("list total: a filter the planner expects to match ten times the limit is estimated, not counted", "[pg]") {
+  Db db;
+  {
+    pqxx::nontransaction tx(db.conn);
+    tx.exec0(
+        "INSERT INTO leads.leads (id, tenant, name, phone, stage, source, version, stage_changed_at, created_at, "
+        "updated_at, tags) SELECT gen_random_uuid(), 'demo', 'Lead ' || i, '+62815' || (10000000 + i), 'new', "
+        "'import', 1, now(), now() - i * interval '1 second', now(), CASE WHEN i % 100 = 0 THEN '{rare}'::text[] ELSE '{}'::text[] END "
+        "FROM generate_series(1, 12000) i");
+    tx.exec0("ANALYZE leads.leads");
+  }
+  pqxx::read_transaction t(db.conn);
+  repo::ListQuery all;
+  all.tenant = "demo";
+  const auto page = repo::list(t, all);
+  CHECK(page.items.size() == 50);
+  CHECK_FALSE(page.total_exact);
+  CHECK(page.total >= repo::kEstimateFirst);
+  CHECK(page.total <= 15000);
+  // 120 leads with the tag: estimated below the threshold, so counted exactly.
+  repo::ListQuery rare = all;
+  rare.tags = {"rare"};
+  const auto few = repo::list(t, rare);
+  CHECK(few.items.size() == 50);
+  CHECK(few.total_exact);
+  CHECK(few.total == 120);
+}
+
 TEST_CASE("list pages follow created_at itself, not its text (ORDER BY is table-qualified)", "[pg]") {
   // In New York the text of these instants sorts differently from the
   // instants (01:30 EDT is before 01:15 EST): a page ordered by the cursor-key
