@@ -315,10 +315,6 @@ const SortSpec& sort_spec(const std::string& sort) {
   return recent;
 }
 
-}  // namespace
-
-namespace {
-
 void read_page(const pqxx::result& rows, const ListQuery& q, const SortSpec& spec, ListPage& page) {
   int n = 0;
   for (const auto& r : rows) {
