@@ -11,8 +11,9 @@ statements after OFFSET are that request's; sessions of the outbox relay and
 the follow-up scheduler are recognised by their tables and skipped), and
 writes its statements to OUT_FILE with the bind parameters inlined as the
 literals the server logged: exactly what the API ran (a list runs without
-BEGIN/COMMIT), for `pgbench -M simple -f`. Connection set-up (SET …) is left
-out. Exits 1 when no such session is in the log.
+BEGIN/COMMIT), for `pgbench -M simple -f`. Connection set-up (SET …) and the
+relay's / scheduler's statements on a shared session are left out. Exits 1
+when no such session is in the log.
 """
 import re
 import sys
@@ -46,15 +47,17 @@ def main():
         elif kind == "DETAIL" and rest.startswith("parameters: ") and pid in last:
             last[pid][1] = {int(n): v for n, v in PARAM.findall(rest)}
     for stmts in per_pid.values():
-        sqls = [sql for sql, _ in stmts]
-        if not any("FROM leads.leads" in q for q in sqls):
-            continue
-        if any("leads.outbox" in q or "leads.followups" in q for q in sqls):
+        # The request's statements all read leads.leads (page, count, EXPLAIN)
+        # or leads.pipelines; the pool may lend the same session to the outbox
+        # relay or the follow-up scheduler in between, whose statements are
+        # left out.
+        mine = [(sql, params) for sql, params in stmts
+                if ("leads.leads" in sql or "leads.pipelines" in sql)
+                and "leads.outbox" not in sql and "leads.followups" not in sql]
+        if not any("FROM leads.leads" in sql for sql, _ in mine):
             continue
         with open(out, "w") as f:
-            for sql, params in stmts:
-                if sql.upper().startswith(("SET ", "SHOW ")):
-                    continue
+            for sql, params in mine:
                 for n in sorted(params, reverse=True):  # $10 before $1
                     sql = sql.replace(f"${n}", params[n])
                 f.write(sql.rstrip(";") + ";\n")

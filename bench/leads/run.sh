@@ -170,7 +170,7 @@ for shape in $shapes; do
     api "$p" >/dev/null
     sleep 0.3   # the log is written asynchronously by the server
     python3 "$here/capture_sql.py" "$pg_log" "$offset" "$work/sql.$shape.$i" ||
-      { echo "no list transaction logged for $p" >&2; exit 1; }
+      { echo "no list statements logged for $p" >&2; exit 1; }
   done < "$work/paths.$shape"
 done
 stop_service
