@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <ctime>
 
 #include <rapidjson/document.h>
@@ -128,10 +127,27 @@ std::string rfc3339_micros(long long micros) {
   const auto t = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[40];
-  const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(rem / 1000));
-  return std::string(buf, static_cast<std::size_t>(n));
+  // By hand: snprintf was 3.6 % of a 50-lead list request's CPU. Years 0–9999
+  // (RFC 3339's four digits; lead timestamps come from clocks).
+  std::string out(24, '0');
+  auto put = [&out](std::size_t at, int value, int digits) {
+    for (int i = digits - 1; i >= 0; --i, value /= 10) out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+  };
+  put(0, tm.tm_year + 1900, 4);
+  out[4] = '-';
+  put(5, tm.tm_mon + 1, 2);
+  out[7] = '-';
+  put(8, tm.tm_mday, 2);
+  out[10] = 'T';
+  put(11, tm.tm_hour, 2);
+  out[13] = ':';
+  put(14, tm.tm_min, 2);
+  out[16] = ':';
+  put(17, tm.tm_sec, 2);
+  out[19] = '.';
+  put(20, static_cast<int>(rem / 1000), 3);
+  out[23] = 'Z';
+  return out;
 }
 
 std::optional<std::string> opt_rfc3339_micros(const pqxx::field& f) {
