@@ -5,7 +5,7 @@
 # in the same run. Then the webhook again, paced at half its peak rate, for
 # the latency under a sustainable load.
 #
-#   bench/ingest/run.sh                 # DURATION=10 CONCURRENCY="4 16 64 256"
+#   bench/ingest/run.sh                 # DURATION=10 CONCURRENCY="4 16 64 256 512"
 #
 # Targets (issue 3, 2-core machine): webhook peak ≥ 0.5 × /healthz peak,
 # p99 < 25 ms at half the peak rate.
@@ -20,7 +20,7 @@ root="$(cd "$here/../.." && pwd)"
 build="${LEADPIPE_BUILD_DIR:-$root/build}"
 results="${LEADPIPE_BENCH_RESULTS:-$root/bench/results}"
 duration="${DURATION:-10}"
-levels="${CONCURRENCY:-4 16 64 256}"
+levels="${CONCURRENCY:-4 16 64 256 512}"
 gateway="$build/bin/ingest-gateway"
 leadctl="$build/bin/leadctl"
 for b in "$gateway" "$leadctl"; do [[ -x "$b" ]] || { echo "missing $b: build first" >&2; exit 2; }; done
