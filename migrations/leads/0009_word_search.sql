@@ -6,7 +6,10 @@
 -- trigram GIN indexes cost ~5 s of a 100k-row import. Boards search the way
 -- people type a name: the start of any of its words ("budi sant" finds
 -- "Budi Santoso", "sant" finds "Santi Budiman"); e-mails are split into words
--- at . _ + - @ ("santoso@gm" finds "budi.santoso@gmail.com").
+-- at . _ + - @ ("santoso@gm" finds "budi.santoso@gmail.com"), and digits are
+-- words of their own ("santoso87" is "santoso" and "87"), so the few
+-- thousand name words are not multiplied by every number people put in an
+-- e-mail address (migration 0011 expands prefixes to these words).
 --
 -- The document is one GIN-indexed tsvector ('simple': no stemming, no stop
 -- words, lower-cased with the database's UTF-8 ctype, so "JOSÉ" finds José).
@@ -16,7 +19,8 @@
 CREATE FUNCTION leads.search_document(name text, email text) RETURNS tsvector
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$ SELECT to_tsvector('simple'::regconfig,
-                           coalesce(name, '') || ' ' || translate(coalesce(email, ''), '@._+-', '     ')) $$;
+                           regexp_replace(coalesce(name, '') || ' ' || translate(coalesce(email, ''), '@._+-', '     '),
+                                          '([0-9]+)', ' \1 ', 'g')) $$;
 
 -- fastupdate off: with the default pending list every search also scanned
 -- up to 4 MB of unsorted entries until (auto)vacuum merged them — after a

@@ -88,25 +88,27 @@ std::string pg_array(const std::vector<std::string>& v) {
   return out + "}";
 }
 
-std::string prefix_tsquery(std::string_view text) {
+std::vector<std::string> search_terms(std::string_view text) {
   constexpr std::size_t kMaxWords = 8;
   constexpr std::size_t kMaxWordBytes = 64;
-  std::string out;
+  std::vector<std::string> out;
   std::string word;
-  std::size_t words = 0;
   auto flush = [&] {
-    if (!word.empty() && words < kMaxWords) {
-      if (words++ > 0) out += " & ";
+    if (!word.empty() && out.size() < kMaxWords) {
       std::size_t n = std::min(word.size(), kMaxWordBytes);
       // Never cut a UTF-8 sequence: back up over its continuation bytes.
       while (n < word.size() && n > 0 && (static_cast<unsigned char>(word[n]) & 0xC0) == 0x80) --n;
-      out += "'" + word.substr(0, n) + "':*";
+      out.push_back(word.substr(0, n));
     }
     word.clear();
   };
+  bool digits = false;  // the current word is a run of digits
   for (const char ch : text) {
     const auto c = static_cast<unsigned char>(ch);
+    const bool digit = std::isdigit(c);
     if (c >= 0x80 || std::isalnum(c)) {
+      if (!word.empty() && digit != digits) flush();  // "santoso87" is "santoso" and "87", as indexed
+      digits = digit;
       word.push_back(static_cast<char>(c < 0x80 ? std::tolower(c) : c));
     } else {
       flush();

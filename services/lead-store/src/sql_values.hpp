@@ -34,11 +34,12 @@ std::string pg_array(const std::vector<std::string>& v);
 // text LP_TS gives (milliseconds truncated, as to_char's MS does).
 std::string rfc3339_micros(long long micros);
 std::optional<std::string> opt_rfc3339_micros(const pqxx::field& f);
-// A search box's text as a 'simple' tsquery of word prefixes: "Budi  sant"
-// → 'budi':* & 'sant':*. Words are runs of ASCII letters/digits and UTF-8
-// sequences (bytes >= 0x80); everything else separates them, so the result
-// holds no quote, backslash or operator of the user's. At most 8 words of
-// at most 64 bytes. Empty when the text has no word.
-std::string prefix_tsquery(std::string_view text);
+// A search box's words: "Budi  sant" → {"budi", "sant"}. Words are runs of
+// ASCII digits, or of ASCII letters (lower-cased) and UTF-8 sequences (bytes
+// >= 0x80, left to PostgreSQL's lower()) — split where letters meet digits,
+// as leads.search_document does; everything else separates them, so no quote,
+// backslash or operator of the user's survives. At most 8 words of at most
+// 64 bytes (never cut inside a UTF-8 sequence).
+std::vector<std::string> search_terms(std::string_view text);
 
 }  // namespace leadpipe::leads::sql

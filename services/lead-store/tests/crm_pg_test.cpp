@@ -162,6 +162,7 @@ TEST_CASE("search q= matches word prefixes of name and e-mail, and partial phone
   db.create("acme", "Budi Santoso", "+6281200000024");  // another tenant's namesake
   pg::transact(db.pool, [&](pqxx::work& tx) {
     tx.exec_params0("UPDATE leads.leads SET email = 'rina.wulandari@example.com' WHERE id = $1::uuid", rina.id);
+    tx.exec_params0("UPDATE leads.leads SET email = 'bsantoso87@mail.id' WHERE id = $1::uuid", budi.id);
   });
   auto found = [&](const std::string& text) {
     repo::ListQuery q;
@@ -191,6 +192,8 @@ TEST_CASE("search q= matches word prefixes of name and e-mail, and partial phone
   CHECK(found("wulan") == std::vector<std::string>{rina.id});                 // a word of the e-mail's local part
   CHECK(found("rina.wulandari@example.com") == std::vector<std::string>{rina.id});
   CHECK(found("wulandari@exa") == std::vector<std::string>{rina.id});
+  CHECK(found("bsantoso87") == std::vector<std::string>{budi.id});              // digits are words of their own
+  CHECK(found("bsantoso8@mail") == std::vector<std::string>{budi.id});
   CHECK(found("0812-0000-0022") == std::vector<std::string>{santi.id});      // phone digits, trunk 0 dropped
   CHECK(found("00023") == std::vector<std::string>{rina.id});                 // partial digits
   CHECK(found("9876 54321") == std::vector<std::string>{jose.id});
@@ -198,6 +201,34 @@ TEST_CASE("search q= matches word prefixes of name and e-mail, and partial phone
   CHECK(found("'; DROP TABLE leads.leads; --").empty());                     // only words reach the tsquery
   CHECK(found("&|!:*()").empty());                                            // no word at all: no match, no error
   CHECK(found("budi & !santo") == std::vector<std::string>{budi.id});        // operators separate, never negate
+
+  // Prefixes are expanded to the words leads have (leads.search_words, kept
+  // by triggers): a renamed lead is found by its new name's words at once.
+  pg::transact(db.pool, [&](pqxx::work& tx) {
+    auto l = *repo::load(tx, "demo", rina.id, true);
+    l.name = "Rina Kartikasari";
+    touch(l, events::now_rfc3339());
+    repo::update(tx, l);
+  });
+  CHECK(found("kartik") == std::vector<std::string>{rina.id});
+  CHECK(found("rina kart") == std::vector<std::string>{rina.id});
+  const auto expanded = db.pool.with([](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    return tx.exec("SELECT leads.search_query('{budi,sant}')::text, leads.search_query('{zzz}') IS NULL")[0];
+  });
+  CHECK(expanded[0].as<std::string>() == "( 'budi' | 'budiman' ) & ( 'santi' | 'santoso' )");
+  CHECK(expanded[1].as<bool>());
+  // More than 64 words start with a prefix: it stays a prefix, nothing is lost.
+  for (int i = 0; i < 70; ++i) db.create("demo", "Member" + std::to_string(1000 + i), "+62813000" + std::to_string(10000 + i));
+  repo::ListQuery many;
+  many.tenant = "demo";
+  many.q = "member";
+  const auto page = db.pool.with([&](pqxx::connection& conn) {
+    pqxx::read_transaction tx(conn);
+    return repo::list(tx, many);
+  });
+  CHECK(page.total == 70);
+  CHECK(found("member1069").size() == 1);
 }
 
 TEST_CASE("list filters: view, tags, overdue, scopes, score sort with keyset pagination, counts", "[pg]") {

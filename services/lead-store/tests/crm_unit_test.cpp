@@ -155,20 +155,23 @@ TEST_CASE("lifecycle event data matches the schemas in proto/events", "[unit]") 
   check_schema("lead.updated", lead_event_data(lead, &changed));
 }
 
-TEST_CASE("prefix_tsquery keeps words and drops everything the tsquery syntax could read", "[unit]") {
-  using sql::prefix_tsquery;
-  CHECK(prefix_tsquery("Budi  sant") == "'budi':* & 'sant':*");
-  CHECK(prefix_tsquery("rina.w@example.com") == "'rina':* & 'w':* & 'example':* & 'com':*");
-  CHECK(prefix_tsquery("José") == "'jos\xC3\xA9':*");  // UTF-8 kept as is (PostgreSQL lower-cases it)
-  CHECK(prefix_tsquery("a'b\\c & !d | e:*").find_first_of("\\!|()") == std::string::npos);
-  CHECK(prefix_tsquery("o'brien") == "'o':* & 'brien':*");
-  CHECK(prefix_tsquery("&|!:*() -- ;").empty());
-  CHECK(prefix_tsquery("").empty());
-  CHECK(prefix_tsquery("1 2 3 4 5 6 7 8 9 10") == "'1':* & '2':* & '3':* & '4':* & '5':* & '6':* & '7':* & '8':*");
+TEST_CASE("search_terms keeps words and drops everything a query syntax could read", "[unit]") {
+  using sql::search_terms;
+  using V = std::vector<std::string>;
+  CHECK(search_terms("Budi  sant") == V{"budi", "sant"});
+  CHECK(search_terms("rina.w@example.com") == V{"rina", "w", "example", "com"});
+  CHECK(search_terms("José") == V{"jos\xC3\xA9"});  // UTF-8 kept as is (PostgreSQL lower-cases it)
+  for (const auto& w : search_terms("a'b\\c & !d | e:* (f)")) CHECK(w.find_first_of("'\\!|&:*() ") == std::string::npos);
+  CHECK(search_terms("o'brien") == V{"o", "brien"});
+  CHECK(search_terms("santoso87@Gmail") == V{"santoso", "87", "gmail"});
+  CHECK(search_terms("lead 1199") == V{"lead", "1199"});
+  CHECK(search_terms("&|!:*() -- ;").empty());
+  CHECK(search_terms("").empty());
+  CHECK(search_terms("1 2 3 4 5 6 7 8 9 10") == V{"1", "2", "3", "4", "5", "6", "7", "8"});
   // A long word is cut to 64 bytes, never inside a UTF-8 sequence.
   std::string longword(63, 'a');
   longword += "\xC3\xA9";  // é straddles byte 64
-  CHECK(prefix_tsquery(longword) == "'" + std::string(63, 'a') + "':*");
+  CHECK(search_terms(longword) == V{std::string(63, 'a')});
 }
 
 TEST_CASE("rfc3339_micros formats epoch microseconds like LP_TS, milliseconds truncated", "[unit]") {
