@@ -12,16 +12,7 @@
 
 namespace leadpipe::e2e {
 
-double metric(const Stack& stack, const std::string& series) {
-  auto r = httpclient::request("GET", stack.ingest_url() + "/metrics");
-  REQUIRE(r.status == 200);
-  std::istringstream in(r.body);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return 0;
-}
+double metric(const Stack& stack, const std::string& series) { return scrape_metric(stack.ingest_url(), series); }
 
 std::vector<events::CloudEvent> read_events(const Stack& stack, const std::string& topic) {
   std::vector<events::CloudEvent> out;

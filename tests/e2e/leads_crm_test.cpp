@@ -7,7 +7,6 @@
 
 #include <pqxx/pqxx>
 
-#include <sstream>
 
 #include "stack.hpp"
 
@@ -42,16 +41,8 @@ std::string token(const Stack& s, const std::string& tenant, const std::string& 
   return t;
 }
 
-// The value of `series` (name{labels} as exposed) in lead-store's /metrics; 0 when absent.
 double metric(const Stack& stack, const std::string& series) {
-  auto r = httpclient::request("GET", stack.leads_url() + "/metrics");
-  REQUIRE(r.status == 200);
-  std::istringstream in(r.body);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return 0;
+  return e2e::scrape_metric(stack.leads_url(), series);
 }
 
 long long count(const std::string& db_url, const std::string& sql) {

@@ -61,16 +61,8 @@ rapidjson::Document list(const Stack& stack, const std::string& token, const std
   return parse(r.body);
 }
 
-// The value of `series` in lead-store's /metrics (0 when absent).
 double leads_metric(const Stack& stack, const std::string& series) {
-  auto r = httpclient::request("GET", stack.leads_url() + "/metrics");
-  REQUIRE(r.status == 200);
-  std::istringstream in(r.body);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return 0;
+  return e2e::scrape_metric(stack.leads_url(), series);
 }
 
 }  // namespace

@@ -269,4 +269,15 @@ httpclient::ClientResponse Stack::post_whatsapp(const std::string& body, bool si
   return httpclient::request("POST", ingest_url() + "/webhooks/whatsapp", headers, body);
 }
 
+double scrape_metric(const std::string& base_url, const std::string& series) {
+  auto r = httpclient::request("GET", base_url + "/metrics");
+  REQUIRE(r.status == 200);
+  std::istringstream in(r.body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return 0;
+}
+
 }  // namespace leadpipe::e2e

@@ -67,5 +67,8 @@ class Stack {
 
 std::string read_file(const std::string& path);
 std::string sample(const std::string& relative);  // under ../shared/samples
+// The value of `series` (name{labels} as exposed) in the /metrics of the
+// service at base_url (e.g. stack.leads_url()); 0 when absent.
+double scrape_metric(const std::string& base_url, const std::string& series);
 
 }  // namespace leadpipe::e2e
