@@ -6,7 +6,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <sstream>
 
 #include <leadpipe/testing/infra.hpp>
 
