@@ -184,4 +184,32 @@ TEST_CASE("broker paused mid-test: 503, then recovery without restarting the gat
                             std::chrono::seconds(30)));
   CHECK(read_events(stack, "outreach.requested").size() == 1);
   CHECK(status_of(stack.ingest_url() + "/readyz") == 200);
+
+  // The form submit too: a verified phone, the broker paused again. The
+  // submission is recorded before the publish, so the retry after the 503 is a
+  // "duplicate" for the gateway — and must still publish the event.
+  std::string code;
+  for (const auto& ev : read_events(stack, "outreach.requested")) {
+    code = parse_json(ev.data)["message"]["parameters"][0].GetString();
+  }
+  REQUIRE(code.size() == 6);
+  REQUIRE(post(stack, "/api/v1/forms/demo/otp/verify",
+               R"({"campaign":"drone-2027","phone":"+919845012377","code":")" + code + "\"}")
+              .status == 200);
+  const std::string form = R"({"campaign":"drone-2027","form_type":"interest","name":"Priya","phone":"+919845012377"})";
+  int during_submit = 0;
+  bool submit_retry_after = false;
+  {
+    BrokerPause pause;
+    const auto r = post(stack, "/api/v1/forms/demo/submit", form);
+    during_submit = r.status;
+    submit_retry_after = r.header("retry-after") != nullptr;
+  }
+  CHECK(during_submit == 503);
+  CHECK(submit_retry_after);
+  CHECK(testing::wait_until([&] { return post(stack, "/api/v1/forms/demo/submit", form).status == 200; },
+                            std::chrono::seconds(30)));
+  const auto submissions = read_events(stack, "ingest.campaign.submission");
+  REQUIRE(submissions.size() == 1);
+  CHECK(submissions[0].subject == "+919845012377");
 }
