@@ -181,3 +181,18 @@ TEST_CASE("rfc3339_micros formats epoch microseconds like LP_TS, milliseconds tr
   CHECK(sql::rfc3339_micros(-1000000) == "1969-12-31T23:59:59.000Z");
   CHECK(sql::rfc3339_micros(951782400000000LL) == "2000-02-29T00:00:00.000Z");
 }
+
+TEST_CASE("JSON columns parse without the heap when small and still whole when large", "[unit]") {
+  CHECK(sql::json_strings("[]").empty());
+  CHECK(sql::json_strings("").empty());
+  CHECK(sql::json_strings("not json").empty());
+  CHECK(sql::json_strings(R"(["vip","expo"])") == std::vector<std::string>{"vip", "expo"});
+  std::vector<std::string> many;
+  for (int i = 0; i < 500; ++i) many.push_back("tag-number-" + std::to_string(i));  // ~9 KB: past the stack buffers
+  CHECK(sql::json_strings(sql::json_array(many)) == many);
+  CHECK(sql::json_confidence_map("{}").empty());
+  const auto conf = sql::json_confidence_map(R"({"name":0.9,"phone":1})");
+  CHECK(conf.size() == 2);
+  CHECK(conf.at("name") == Approx(0.9));
+  CHECK(sql::json_string_map(R"({"city":"Bandung","n":3})") == std::map<std::string, std::string>{{"city", "Bandung"}});
+}
