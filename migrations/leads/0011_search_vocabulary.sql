@@ -17,7 +17,7 @@
 CREATE TABLE leads.search_words (word text COLLATE "C" PRIMARY KEY);
 
 INSERT INTO leads.search_words (word)
-SELECT DISTINCT w FROM leads.leads l, unnest(tsvector_to_array(leads.search_document(l.name, l.email))) w
+SELECT DISTINCT w FROM leads.leads l, unnest(tsvector_to_array(l.search_doc)) w
 WHERE l.deleted_at IS NULL
 ON CONFLICT DO NOTHING;
 
@@ -27,7 +27,7 @@ ON CONFLICT DO NOTHING;
 CREATE FUNCTION leads.collect_search_words() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO leads.search_words (word)
-  SELECT DISTINCT w FROM new_rows n, unnest(tsvector_to_array(leads.search_document(n.name, n.email))) w
+  SELECT DISTINCT w FROM new_rows n, unnest(tsvector_to_array(n.search_doc)) w
   ORDER BY w
   ON CONFLICT DO NOTHING;
   RETURN NULL;
@@ -40,7 +40,7 @@ CREATE TRIGGER leads_search_words_insert AFTER INSERT ON leads.leads
 CREATE FUNCTION leads.collect_search_words_row() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO leads.search_words (word)
-  SELECT w FROM unnest(tsvector_to_array(leads.search_document(NEW.name, NEW.email))) w
+  SELECT w FROM unnest(tsvector_to_array(NEW.search_doc)) w
   ORDER BY w
   ON CONFLICT DO NOTHING;
   RETURN NULL;

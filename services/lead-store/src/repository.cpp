@@ -260,8 +260,8 @@ Where build_where(pqxx::transaction_base& tx, const ListQuery& q) {
              "AND f.status = 'pending' AND f.due_at < now())";
   }
   if (q.q && !q.q->empty()) {
-    // Names and e-mails match by word prefix through the GIN index on
-    // leads.search_document (migration 0009), each prefix expanded to the
+    // Names and e-mails match by word prefix through the GIN index on the
+    // stored search_doc (migration 0009), each prefix expanded to the
     // words that exist (leads.search_query, migration 0011: GIN intersects
     // exact words far faster than prefixes). The tsquery goes back in as a
     // constant, so the planner estimates its rows and uses the index.
@@ -276,7 +276,7 @@ Where build_where(pqxx::transaction_base& tx, const ListQuery& q) {
       clause += "FALSE";  // no word typed, or a word no lead has: no name or e-mail matches
     } else {
       w.params.push_back(*tsq);
-      clause += "leads.search_document(name, email) @@ " + w.next() + "::tsquery";
+      clause += "search_doc @@ " + w.next() + "::tsquery";
     }
     // "0812-3456" matches +62812 3456…: compare digits, dropping a trunk 0.
     std::string digits;
