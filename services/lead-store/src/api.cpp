@@ -361,11 +361,12 @@ awaitable<Response> list_leads(ApiDeps& d, Request& req) {
   // Callables passed to co_await'ed calls are named locals: GCC 12 destroys
   // lambda temporaries inside a co_await expression twice.
   auto run = [query, &d](pqxx::connection& c) mutable {
-    // No BEGIN/COMMIT: the page is one statement and the total a second one
-    // only when the page is full (repo::list), so a list costs one or two
-    // round trips, not five. The total may then count a lead committed between
-    // the two; totals above repo::kExactTotalLimit are estimates anyway, and
-    // later pages are read at later moments whatever we do.
+    // No BEGIN/COMMIT: a list is the page plus, only when the page is full,
+    // the total (an EXPLAIN, or a capped count); a search adds its word
+    // expansion and counts with its page (repo::list). The total may then see
+    // a lead committed after the page was read; totals above
+    // repo::kExactTotalLimit are estimates anyway, and later pages are read at
+    // later moments whatever we do.
     pqxx::nontransaction tx(c);
     resolve_stages(query, cached_pipeline(d, tx, query.tenant));
     try {
