@@ -302,8 +302,10 @@ void plan_duplicate_candidates(pqxx::transaction_base& tx, const std::string& te
     for (const auto& c : plan.changes) {
       if (c.lead.phone) holders.emplace(*c.lead.phone, c.lead.id);
     }
+    // A join with the list, not `phone = ANY(list)`: see load_existing.
     const auto r = tx.exec_params(
-        "SELECT phone, id::text FROM leads.leads WHERE tenant = $1 AND deleted_at IS NULL AND phone = ANY($2::text[])",
+        "SELECT l.phone, l.id::text FROM unnest($2::text[]) AS v(phone) "
+        "JOIN leads.leads l ON l.tenant = $1 AND l.phone = v.phone WHERE l.deleted_at IS NULL",
         tenant, sql::pg_array(variant_phones));
     for (const auto& row : r) holders.emplace(row[0].as<std::string>(), row[1].as<std::string>());
     for (const auto& p : probes) {
@@ -360,18 +362,26 @@ std::vector<Existing> load_existing(pqxx::transaction_base& tx, const std::strin
   }
   std::vector<Existing> out;
   if (phones.empty() && emails.empty()) return out;
-  // One statement for all rows (= ANY uses the phone and e-mail indexes; its
-  // planning grows with the array: ~2 s of a 100k-row import under load). The
-  // columns are what decide() needs; events of updated leads are built from a
-  // full repo::load_many after the update (write()).
+  // One statement for all rows: the file's phones and e-mails joined with
+  // the table (the (tenant, phone) and (tenant, email) b-trees), then locked
+  // in created_at order. Not `phone = ANY($2) OR email = ANY($3)`: for a
+  // 10,000-row file into a million-lead tenant the planner answered that
+  // from the phone *trigram* index (gin_trgm_ops also serves =), 9,500
+  // trigram searches, and the import hit the 10 s statement timeout (500).
+  // ORDER BY is table-qualified: a bare `id` binds to the `id::text` output
+  // column. The columns are what decide() needs; events of updated leads are
+  // built from a full repo::load_many after the update (write()).
   const std::string cols =
       "id::text, name, phone, email, program, stage, source, channel, assigned_to, version, "
       "capture_confidence::text, " TS("stage_changed_at") ", " TS("created_at") ", " TS("updated_at") ", "
       "owner, session_year, array_to_json(tags)::text, extra::text";
   const std::string lock = for_update ? " FOR UPDATE" : "";
   const auto r = tx.exec_params(
-      "SELECT " + cols + " FROM leads.leads WHERE tenant = $1 AND deleted_at IS NULL AND "
-          "(phone = ANY($2::text[]) OR email = ANY($3::text[])) ORDER BY created_at, id" + lock,
+      "SELECT " + cols + " FROM leads.leads WHERE tenant = $1 AND deleted_at IS NULL AND id IN ("
+          "SELECT x.id FROM unnest($2::text[]) AS p(v) JOIN leads.leads x ON x.tenant = $1 AND x.phone = p.v "
+          "UNION ALL "
+          "SELECT x.id FROM unnest($3::text[]) AS e(v) JOIN leads.leads x ON x.tenant = $1 AND x.email = e.v) "
+          "ORDER BY leads.created_at, leads.id" + lock,
       tenant, sql::pg_array(phones), sql::pg_array(emails));
   out.reserve(r.size());
   const auto opt = [](const pqxx::field& f) -> Opt {
