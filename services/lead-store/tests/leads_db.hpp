@@ -52,7 +52,7 @@ struct LeadsDb {
   ConsumerDeps deps{pool};
 
   // `name` prefixes the database and is the pool's application_name.
-  explicit LeadsDb(const std::string& name, int pool_size = 2)
+  explicit LeadsDb(const std::string& name, std::size_t pool_size = 2)
       : url(make(name)),
         pool({.url = url, .size = pool_size, .application_name = name + "-test"}, log::root()) {}
 
