@@ -3,6 +3,7 @@
 
 #include <leadpipe/pg/pool.hpp>
 #include <leadpipe/testing/infra.hpp>
+#include <leadpipe/testing/metrics.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -25,21 +26,7 @@ namespace {
 // Value of one series of a counter / gauge (or a histogram's sample count).
 double metric(prometheus::Registry& registry, const std::string& name,
               const std::map<std::string, std::string>& labels) {
-  double total = 0;
-  for (const auto& family : registry.Collect()) {
-    if (family.name != name) continue;
-    for (const auto& m : family.metric) {
-      bool match = true;
-      for (const auto& [k, v] : labels) {
-        bool found = false;
-        for (const auto& l : m.label) found = found || (l.name == k && l.value == v);
-        match = match && found;
-      }
-      if (!match) continue;
-      total += m.counter.value + m.gauge.value + static_cast<double>(m.histogram.sample_count);
-    }
-  }
-  return total;
+  return testing::metric_value(registry, name, labels);
 }
 
 int backend_pid(pqxx::connection& c) {

@@ -15,6 +15,7 @@
 #include <leadpipe/pg/migrate.hpp>
 #include <leadpipe/pg/pool.hpp>
 #include <leadpipe/testing/infra.hpp>
+#include <leadpipe/testing/metrics.hpp>
 
 #include "consumer.hpp"
 #include "workflow_metrics.hpp"
@@ -30,20 +31,7 @@ inline double workflow_metric(const std::string& name, const std::map<std::strin
     metrics::install(r);
     return r;
   }();
-  double total = 0;
-  for (const auto& family : registry->Collect()) {
-    if (family.name != name) continue;
-    for (const auto& m : family.metric) {
-      bool match = true;
-      for (const auto& [k, v] : labels) {
-        bool found = false;
-        for (const auto& l : m.label) found = found || (l.name == k && l.value == v);
-        match = match && found;
-      }
-      if (match) total += m.counter.value;
-    }
-  }
-  return total;
+  return testing::metric_value(*registry, name, labels);
 }
 
 struct LeadsDb {
