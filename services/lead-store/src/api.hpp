@@ -17,7 +17,6 @@ namespace leadpipe::leads {
 struct ApiDeps {
   pg::Pool& pool;
   const auth::JwtVerifier& verifier;
-  Pipeline pipeline = Pipeline::admissions();  // unused: each tenant's pipeline is loaded per request
   log::Logger logger;
   std::string default_region = "ID";            // region of phone numbers written without +
   // Tenant pipelines for read paths (the list's view=actionable and stage

@@ -87,7 +87,7 @@ int main() {
 
     http::Router router;
     auto api_deps = std::make_shared<leads::ApiDeps>(
-        leads::ApiDeps{pool, verifier, leads::Pipeline::admissions(), logger, region});
+        leads::ApiDeps{pool, verifier, logger, region});
     api_deps->pipelines = std::make_shared<runtime::TtlCache<leads::Pipeline>>(
         std::chrono::milliseconds(pipeline_cache_ms), 10000);
     leads::add_api_routes(router, api_deps);

@@ -41,7 +41,7 @@ struct Service {
 
   explicit Service(int page_size) {
     http::Router router;
-    auto deps = std::make_shared<ApiDeps>(ApiDeps{pool, verifier, Pipeline::admissions(), log::root(), "ID"});
+    auto deps = std::make_shared<ApiDeps>(ApiDeps{pool, verifier, log::root(), "ID"});
     add_api_routes(router, deps);
     add_export_routes(router, deps, {.page_size = page_size});
     http::ServerConfig cfg;

@@ -113,7 +113,7 @@ TEST_CASE("live stream: a tenant sees its lead changes within seconds, never ano
 
   auth::JwtVerifier verifier(kSecret);
   http::Router router;
-  auto deps = std::make_shared<ApiDeps>(ApiDeps{pool, verifier, Pipeline::admissions(), log::root(), "ID"});
+  auto deps = std::make_shared<ApiDeps>(ApiDeps{pool, verifier, log::root(), "ID"});
   add_api_routes(router, deps);
   add_live_routes(router, deps, hub);
   http::ServerConfig cfg;
