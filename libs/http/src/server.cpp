@@ -6,6 +6,7 @@
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -277,7 +278,7 @@ struct Server::Impl {
         registry(reg ? std::move(reg) : std::make_shared<prometheus::Registry>()),
         logger(std::move(l)),
         server_header(cfg.service_name.empty() ? std::string("leadpipe") : "leadpipe-" + cfg.service_name),
-        ioc(cfg.io_threads > 0 ? cfg.io_threads : 1),
+        ioc(cfg.context_per_thread || cfg.io_threads <= 1 ? 1 : cfg.io_threads),
         accept_strand(asio::make_strand(ioc)),
         acceptor(accept_strand),
         drain_timer(accept_strand) {}
@@ -315,10 +316,22 @@ struct Server::Impl {
 
   // ---- I/O: destroyed first (reverse order), taking pending coroutines along
   asio::io_context ioc;
+  // context_per_thread: the other threads' contexts, each kept running by a
+  // work guard until finish(); connections are dealt to ioc and these in turn.
+  std::vector<std::unique_ptr<asio::io_context>> worker_contexts;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> worker_guards;
+  std::size_t next_context = 0;  // accept_strand only
   asio::strand<asio::io_context::executor_type> accept_strand;
   tcp::acceptor acceptor;
   asio::steady_timer drain_timer;
   std::optional<asio::signal_set> signals;
+
+  // Where the next accepted connection runs.
+  asio::any_io_executor next_connection_executor() {
+    if (worker_contexts.empty()) return asio::make_strand(ioc);
+    const std::size_t i = next_context++ % (worker_contexts.size() + 1);
+    return i == 0 ? ioc.get_executor() : worker_contexts[i - 1]->get_executor();
+  }
 
   void init_metrics();
   void add_builtin_routes();
@@ -342,7 +355,7 @@ struct Server::Impl {
   void begin_shutdown(std::string_view reason);
   void finish();
   void on_session_end();
-  void run_thread();
+  void run_thread(asio::io_context& context);
 };
 
 // ---- setup -------------------------------------------------------------------
@@ -465,7 +478,7 @@ asio::awaitable<void> Server::Impl::accept_loop() {
   for (;;) {
     beast::error_code ec;
     tcp::socket socket =
-        co_await acceptor.async_accept(asio::make_strand(ioc), asio::redirect_error(asio::use_awaitable, ec));
+        co_await acceptor.async_accept(next_connection_executor(), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       // EMFILE/ENFILE and friends: back off briefly instead of spinning.
@@ -961,13 +974,15 @@ void Server::Impl::finish() {
   finished = true;
   drain_timer.cancel();
   logger.info("http server stopped");
+  worker_guards.clear();
+  for (auto& c : worker_contexts) c->stop();
   ioc.stop();
 }
 
-void Server::Impl::run_thread() {
+void Server::Impl::run_thread(asio::io_context& context) {
   for (;;) {
     try {
-      ioc.run();
+      context.run();
       return;
     } catch (const std::exception& e) {
       // Completion handlers here do not throw; anything that does is a bug,
@@ -985,6 +1000,12 @@ Server::Server(ServerConfig config, Router router, std::shared_ptr<prometheus::R
   auto& im = *impl_;
   im.add_builtin_routes();
   im.init_metrics();
+  if (im.cfg.context_per_thread) {
+    for (int i = 1; i < im.cfg.io_threads; ++i) {
+      im.worker_contexts.push_back(std::make_unique<asio::io_context>(1));
+      im.worker_guards.push_back(asio::make_work_guard(*im.worker_contexts.back()));
+    }
+  }
   im.listen();
   asio::co_spawn(im.accept_strand, im.accept_loop(), [&im](std::exception_ptr e) {
     if (!e) return;
@@ -1030,8 +1051,12 @@ void Server::run() {
   }
   im.logger.info("http server listening", {{"host", im.cfg.host}, {"port", static_cast<int>(port())}});
   std::vector<std::thread> threads;
-  for (int i = 1; i < im.cfg.io_threads; ++i) threads.emplace_back([&im] { im.run_thread(); });
-  im.run_thread();
+  if (im.cfg.context_per_thread) {
+    for (auto& c : im.worker_contexts) threads.emplace_back([&im, &c] { im.run_thread(*c); });
+  } else {
+    for (int i = 1; i < im.cfg.io_threads; ++i) threads.emplace_back([&im] { im.run_thread(im.ioc); });
+  }
+  im.run_thread(im.ioc);
   for (auto& t : threads) t.join();
 }
 

@@ -11,6 +11,9 @@
 
 #include <atomic>
 #include <future>
+#include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "leadpipe/http/json.hpp"
@@ -509,4 +512,86 @@ TEST_CASE("stop() before run() returns promptly, SIGTERM starts the drain", "[un
     t.join();
     CHECK(stop_called.load());
   }
+}
+
+TEST_CASE("context_per_thread - connections are dealt to every thread and keep theirs, stop drains them all",
+          "[unit]") {
+  std::mutex mu;
+  std::map<std::string, std::set<std::thread::id>> threads_of;  // connection tag -> threads that served it
+  std::atomic<int> slow_started{0};
+  Router r;
+  r.get("/who/{conn}", [&](Request& req) -> Awaitable {
+    {
+      std::lock_guard lock(mu);
+      threads_of[req.path_params.at("conn")].insert(std::this_thread::get_id());
+    }
+    co_return Response::json(200, R"({"ok":true})");
+  });
+  r.get("/slow", [&](Request&) -> Awaitable {
+    ++slow_started;
+    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(300));
+    co_await t.async_wait(asio::use_awaitable);
+    co_return Response::json(200, R"({"slow":true})");
+  });
+  ServerConfig cfg = test_config();
+  cfg.io_threads = 3;
+  cfg.context_per_thread = true;
+  TestServer s(std::move(r), cfg);
+
+  constexpr int kConnections = 6;
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < kConnections; ++i) clients.push_back(std::make_unique<RawClient>(s.port()));
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < kConnections; ++i) {
+      CHECK(clients[i]->request("GET", "/who/c" + std::to_string(i)).result_int() == 200);
+    }
+  }
+  std::set<std::thread::id> all;
+  {
+    std::lock_guard lock(mu);
+    REQUIRE(threads_of.size() == static_cast<std::size_t>(kConnections));
+    for (const auto& [conn, ids] : threads_of) {
+      CHECK(ids.size() == 1);  // a connection never changes thread
+      all.insert(ids.begin(), ids.end());
+    }
+  }
+  CHECK(all.size() == 3);  // and every thread got connections
+
+  // Two slow requests land on two different threads' contexts (dealt in
+  // turn); the rest of the connections sit idle on all three.
+  auto slow1 = std::async(std::launch::async, [&] { return RawClient(s.port()).request("GET", "/slow"); });
+  auto slow2 = std::async(std::launch::async, [&] { return RawClient(s.port()).request("GET", "/slow"); });
+  REQUIRE(leadpipe::testing::wait_until([&] { return slow_started.load() == 2; }, std::chrono::seconds(5)));
+  s.server->stop();
+  for (auto& c : clients) CHECK(c->closed_by_peer());
+  for (auto* f : {&slow1, &slow2}) {
+    auto res = f->get();
+    CHECK(res.result_int() == 200);
+    CHECK_FALSE(res.keep_alive());
+  }
+  REQUIRE(leadpipe::testing::wait_until([&] { return s.returned.load(); }, std::chrono::seconds(5)));
+}
+
+TEST_CASE("context_per_thread - the drain bound also ends connections stuck on other threads", "[unit]") {
+  std::atomic<int> started{0};
+  Router r;
+  r.get("/stuck", [&](Request&) -> Awaitable {
+    ++started;
+    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(30));
+    co_await t.async_wait(asio::use_awaitable);
+    co_return Response::json(200, "{}");
+  });
+  ServerConfig cfg = test_config();
+  cfg.io_threads = 2;
+  cfg.context_per_thread = true;
+  cfg.drain_timeout = std::chrono::milliseconds(200);
+  TestServer s(std::move(r), cfg);
+  RawClient a(s.port()), b(s.port());  // one on each thread
+  a.send(RawClient::build("GET", "/stuck"));
+  b.send(RawClient::build("GET", "/stuck"));
+  REQUIRE(leadpipe::testing::wait_until([&] { return started.load() == 2; }, std::chrono::seconds(5)));
+  const auto t0 = std::chrono::steady_clock::now();
+  s.server->stop();
+  REQUIRE(leadpipe::testing::wait_until([&] { return s.returned.load(); }, std::chrono::seconds(5)));
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
 }

@@ -8,9 +8,13 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "common.hpp"
 
@@ -72,11 +76,21 @@ struct Batch {
   std::unique_ptr<Completion> completion;
 };
 
+// What the producer keeps per topic it has sent to: the name on the wire and
+// the counters, resolved once (prometheus::Family::Add per delivery report
+// was a label map, a hash and a lock per message).
+struct TopicEntry {
+  std::string wire;  // with the client's topic prefix
+  rd_kafka_topic_t* handle = nullptr;  // librdkafka's handle of `wire`, kept: no lookup by name per message
+  prometheus::Counter* ok = nullptr;
+  prometheus::Counter* error = nullptr;
+};
+
 // librdkafka's per-message opaque: owned by the message until its delivery report.
 struct Pending {
   std::shared_ptr<Batch> batch;
   std::size_t index;
-  std::string topic;  // unprefixed, for results and metrics
+  const TopicEntry* topic;  // owned by the producer, never erased
   Clock::time_point enqueued;
 };
 
@@ -147,6 +161,9 @@ struct Producer::Impl : public RdKafka::DeliveryReportCb {
       logger.error("kafka producer: messages without delivery report at shutdown",
                    {{"count", static_cast<std::int64_t>(left)}});
     }
+    for (auto& [name, t] : topics) {
+      if (t.handle) rd_kafka_topic_destroy(t.handle);
+    }
     producer.reset();
   }
 
@@ -192,13 +209,31 @@ struct Producer::Impl : public RdKafka::DeliveryReportCb {
       r.retriable = detail::is_retriable(msg.err());
       r.partition = msg.partition();
     }
-    count(p->topic, r.ok);
+    count(*p->topic, r.ok);
     in_flight.fetch_sub(1, std::memory_order_relaxed);
     finish_one(p->batch);
   }
 
-  void count(const std::string& topic, bool ok) {
-    if (produced) produced->Add({{"topic", topic}, {"result", ok ? "ok" : "error"}}).Increment();
+  static void count(const TopicEntry& t, bool ok) {
+    if (auto* c = ok ? t.ok : t.error) c->Increment();
+  }
+
+  // The entry of an (unprefixed) topic, created on first use. Entries are
+  // never erased, so pointers to them stay valid for the producer's life.
+  const TopicEntry& topic_entry(const std::string& topic) {
+    std::lock_guard lock(topics_mu);
+    auto [it, added] = topics.try_emplace(topic);
+    if (added) {
+      it->second.wire = detail::wire_topic(config.client, topic);
+      // NULL (out of memory, or an invalid name) leaves produce() to answer
+      // by name, which reports the error per message.
+      it->second.handle = rd_kafka_topic_new(producer->c_ptr(), it->second.wire.c_str(), nullptr);
+      if (produced) {
+        it->second.ok = &produced->Add({{"topic", topic}, {"result", "ok"}});
+        it->second.error = &produced->Add({{"topic", topic}, {"result", "error"}});
+      }
+    }
+    return it->second;
   }
 
   void enqueue(std::vector<Message> messages, std::unique_ptr<Completion> completion) {
@@ -210,30 +245,49 @@ struct Producer::Impl : public RdKafka::DeliveryReportCb {
     finish_one(batch);
   }
 
+  // Produced through the C API: the C++ produce() takes the topic name by
+  // value and looks the topic up by name, and its Headers wrapper is one more
+  // allocation; per message, on the webhook's hot path.
   void produce_one(const std::shared_ptr<Batch>& batch, std::size_t index, const Message& m) {
-    RdKafka::Headers* headers = nullptr;
+    rd_kafka_headers_t* headers = nullptr;
     if (!m.headers.empty()) {
-      headers = RdKafka::Headers::create();
-      for (const auto& h : m.headers) headers->add(h.key, h.value.data(), h.value.size());
+      headers = rd_kafka_headers_new(m.headers.size());
+      for (const auto& h : m.headers) {
+        rd_kafka_header_add(headers, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
+                            static_cast<ssize_t>(h.value.size()));
+      }
     }
-    auto pending = std::make_unique<Pending>(Pending{batch, index, m.topic, Clock::now()});
+    const TopicEntry& topic = topic_entry(m.topic);
+    auto pending = std::make_unique<Pending>(Pending{batch, index, &topic, Clock::now()});
     in_flight.fetch_add(1, std::memory_order_relaxed);
-    const RdKafka::ErrorCode err = producer->produce(
-        detail::wire_topic(config.client, m.topic), RdKafka::Topic::PARTITION_UA,
-        RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(m.value.data()), m.value.size(),
-        m.key.empty() ? nullptr : m.key.data(), m.key.size(), 0, headers, pending.get());
-    if (err == RdKafka::ERR_NO_ERROR) {
+    const void* key = m.key.empty() ? nullptr : m.key.data();
+    rd_kafka_resp_err_t err;
+    if (topic.handle) {
+      err = rd_kafka_producev(producer->c_ptr(), RD_KAFKA_V_RKT(topic.handle), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
+                              RD_KAFKA_V_KEY(key, m.key.size()), RD_KAFKA_V_HEADERS(headers),
+                              RD_KAFKA_V_OPAQUE(pending.get()), RD_KAFKA_V_END);
+    } else {
+      err = rd_kafka_producev(producer->c_ptr(), RD_KAFKA_V_TOPIC(topic.wire.c_str()),
+                              RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
+                              RD_KAFKA_V_KEY(key, m.key.size()), RD_KAFKA_V_HEADERS(headers),
+                              RD_KAFKA_V_OPAQUE(pending.get()), RD_KAFKA_V_END);
+    }
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       pending.release();  // now owned by the message; freed in dr_cb
       return;
     }
     // Refused up front: no delivery report will come, so complete it here.
     in_flight.fetch_sub(1, std::memory_order_relaxed);
-    delete headers;  // ownership passes to librdkafka only on success
+    if (headers) rd_kafka_headers_destroy(headers);  // ownership passes to librdkafka only on success
+    const auto code = static_cast<RdKafka::ErrorCode>(err);
     DeliveryResult& r = batch->results[index];
     r.ok = false;
-    r.error = RdKafka::err2str(err);
-    r.retriable = detail::is_retriable(err);
-    count(m.topic, false);
+    r.error = RdKafka::err2str(code);
+    r.retriable = detail::is_retriable(code);
+    count(topic, false);
     logger.warn("kafka produce refused", {{"topic", m.topic}, {"error", r.error}});
     finish_one(batch);
   }
@@ -243,6 +297,8 @@ struct Producer::Impl : public RdKafka::DeliveryReportCb {
   std::shared_ptr<prometheus::Registry> registry;
   prometheus::Family<prometheus::Counter>* produced = nullptr;
   prometheus::Histogram* latency = nullptr;
+  std::mutex topics_mu;
+  std::unordered_map<std::string, TopicEntry> topics;
   detail::EventLogger events;  // must outlive `producer`
   std::unique_ptr<RdKafka::Producer> producer;
   std::thread poller;

@@ -33,6 +33,9 @@ Config Config::from_env(config::Env& env) {
   c.http.port = static_cast<uint16_t>(env.integer("INGEST_PORT", 8080, 0, 65535, "HTTP port"));
   c.http.io_threads =
       static_cast<int>(env.integer("INGEST_IO_THREADS", 2, 1, 64, "HTTP I/O threads"));
+  c.http.context_per_thread = env.boolean(
+      "INGEST_CONTEXT_PER_THREAD", true,
+      "each HTTP I/O thread runs its own connections (no strands); false shares one io_context");
   c.kafka = runtime::kafka_from_env(env, "ingest-gateway");
   c.publish_timeout = env.millis("INGEST_PUBLISH_TIMEOUT_MS", c.publish_timeout,
                                  "longest wait for Kafka's ack before answering 503");

@@ -88,7 +88,7 @@ awaitable<Response> receive(Deps& d, Request& req) {
     out.push_back(to_message(std::string(events::topics::ingest_whatsapp_inbound), ev, *tenant + ":" + m.wa_id));
   }
   for (const auto& s : hook.statuses) {
-    d.metrics.received(kChannel + std::string("_status"));
+    d.metrics.received("whatsapp_status");
     const auto& tenant = tenants[s.phone_number_id];
     if (!tenant) {
       ++unknown;

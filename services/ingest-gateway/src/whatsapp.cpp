@@ -16,7 +16,7 @@ using rapidjson::Value;
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 std::string serialize(const Value& v) {
-  rapidjson::StringBuffer buf;
+  rapidjson::StringBuffer buf(nullptr, 2048);  // one allocation for a typical message
   Writer w(buf);
   v.Accept(w);
   return {buf.GetString(), buf.GetSize()};
@@ -32,14 +32,6 @@ std::optional<std::string> opt_string(const Value& obj, const char* name) {
   const Value* v = member(obj, name);
   if (v && v->IsString()) return std::string(v->GetString(), v->GetStringLength());
   return std::nullopt;
-}
-
-std::string req_string(const Value& obj, const char* name, const std::string& path) {
-  const Value* v = member(obj, name);
-  if (!v || !v->IsString() || v->GetStringLength() == 0) {
-    throw ParseFailure(path + "." + name, "missing or not a non-empty string");
-  }
-  return {v->GetString(), v->GetStringLength()};
 }
 
 const Value& req_array(const Value& obj, const char* name, const std::string& path) {
@@ -114,62 +106,114 @@ std::string unix_to_rfc3339(std::string_view seconds) {
   return buf;
 }
 
+namespace {
+
+// Where in the payload a field is, spelled out only when something is wrong:
+// building "entry[0].changes[0].value.messages[0]" for every message of every
+// good webhook was a string allocation or three per message.
+struct Where {
+  rapidjson::SizeType entry = 0, change = 0, item = 0;
+  std::string entry_path() const { return "entry[" + std::to_string(entry) + "]"; }
+  std::string change_path() const { return entry_path() + ".changes[" + std::to_string(change) + "]"; }
+  std::string value_path(std::string_view rest) const { return change_path() + ".value" + std::string(rest); }
+  std::string item_path(std::string_view list) const {
+    return value_path(".") + std::string(list) + "[" + std::to_string(item) + "]";
+  }
+};
+
+// A member that must be a non-empty string; `path` is called only to report
+// a failure.
+template <typename Path>
+std::string must_string(const Value& obj, const char* name, Path&& path) {
+  const Value* v = member(obj, name);
+  if (!v || !v->IsString() || v->GetStringLength() == 0) {
+    throw ParseFailure(path() + "." + name, "missing or not a non-empty string");
+  }
+  return {v->GetString(), v->GetStringLength()};
+}
+
+template <typename Path>
+std::string must_timestamp(const Value& obj, Path&& path) {
+  const std::string seconds = must_string(obj, "timestamp", path);
+  try {
+    return unix_to_rfc3339(seconds);
+  } catch (const ParseFailure&) {
+    throw ParseFailure(path() + ".timestamp", "not a unix timestamp in seconds");
+  }
+}
+
+// The parsed webhook lives in buffers on the parsing thread's stack while
+// it fits (a typical delivery is 1–3 KB of JSON; Meta allows 3 MB, which
+// spills into heap chunks as usual): a default rapidjson::Document takes a
+// 64 KB chunk per parse, and glibc consolidates its free lists each time one
+// is given back.
+struct WebhookDocument {
+  char value_buffer[16 * 1024];
+  char stack_buffer[4 * 1024];
+  rapidjson::MemoryPoolAllocator<> values{value_buffer, sizeof value_buffer};
+  rapidjson::MemoryPoolAllocator<> stack{stack_buffer, sizeof stack_buffer};
+  rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>, rapidjson::MemoryPoolAllocator<>> doc{
+      &values, sizeof stack_buffer, &stack};
+};
+
+}  // namespace
+
 Webhook parse_webhook(std::string_view body) {
-  rapidjson::Document doc;
+  WebhookDocument parsed;
+  auto& doc = parsed.doc;
   doc.Parse<rapidjson::kParseStopWhenDoneFlag>(body.data(), body.size());
   if (doc.HasParseError()) throw ParseFailure("", "body is not valid JSON");
   if (!doc.IsObject()) throw ParseFailure("", "body is not a JSON object");
-  const auto object = opt_string(doc, "object");
-  if (object != "whatsapp_business_account") {
+  const Value* object = member(doc, "object");
+  if (!object || !object->IsString() ||
+      std::string_view(object->GetString(), object->GetStringLength()) != "whatsapp_business_account") {
     throw ParseFailure("object", "expected \"whatsapp_business_account\"");
   }
   Webhook out;
   const Value& entries = req_array(doc, "entry", "");
-  for (rapidjson::SizeType e = 0; e < entries.Size(); ++e) {
-    const std::string epath = "entry[" + std::to_string(e) + "]";
-    const Value& changes = req_array(entries[e], "changes", epath);
-    for (rapidjson::SizeType c = 0; c < changes.Size(); ++c) {
-      const std::string cpath = epath + ".changes[" + std::to_string(c) + "]";
-      const Value* value = member(changes[c], "value");
-      if (!value || !value->IsObject()) throw ParseFailure(cpath + ".value", "missing object");
+  Where at;
+  for (at.entry = 0; at.entry < entries.Size(); ++at.entry) {
+    const Value* changes = member(entries[at.entry], "changes");
+    if (!changes || !changes->IsArray()) throw ParseFailure(at.entry_path() + ".changes", "missing or not an array");
+    for (at.change = 0; at.change < changes->Size(); ++at.change) {
+      const Value& change = (*changes)[at.change];
+      const Value* value = member(change, "value");
+      if (!value || !value->IsObject()) throw ParseFailure(at.value_path(""), "missing object");
       // Other fields (account updates, template status…) carry no messages.
-      if (opt_string(changes[c], "field").value_or("messages") != "messages") continue;
-      const Value* metadata = member(*value, "metadata");
-      if (!metadata) throw ParseFailure(cpath + ".value.metadata", "missing object");
-      const std::string mpath = cpath + ".value.metadata";
-      const std::string phone_number_id = req_string(*metadata, "phone_number_id", mpath);
-      const std::string display = opt_string(*metadata, "display_phone_number").value_or("");
-
-      // wa_id → profile name, from value.contacts[].
-      std::vector<std::pair<std::string, std::string>> profiles;
-      if (const Value* contacts = member(*value, "contacts"); contacts && contacts->IsArray()) {
-        for (const auto& ct : contacts->GetArray()) {
-          auto wa = opt_string(ct, "wa_id");
-          const Value* profile = member(ct, "profile");
-          auto name = profile ? opt_string(*profile, "name") : std::nullopt;
-          if (wa && name) profiles.emplace_back(*wa, *name);
-        }
+      if (const Value* field = member(change, "field");
+          field && field->IsString() && std::string_view(field->GetString(), field->GetStringLength()) != "messages") {
+        continue;
       }
+      const Value* metadata = member(*value, "metadata");
+      if (!metadata) throw ParseFailure(at.value_path(".metadata"), "missing object");
+      const std::string phone_number_id =
+          must_string(*metadata, "phone_number_id", [&] { return at.value_path(".metadata"); });
+      const std::string display = opt_string(*metadata, "display_phone_number").value_or("");
+      const Value* contacts = member(*value, "contacts");
+      if (contacts && !contacts->IsArray()) contacts = nullptr;
 
       if (const Value* messages = member(*value, "messages")) {
-        if (!messages->IsArray()) throw ParseFailure(cpath + ".value.messages", "not an array");
-        for (rapidjson::SizeType i = 0; i < messages->Size(); ++i) {
-          const Value& msg = (*messages)[i];
-          const std::string path = cpath + ".value.messages[" + std::to_string(i) + "]";
-          if (!msg.IsObject()) throw ParseFailure(path, "not an object");
+        if (!messages->IsArray()) throw ParseFailure(at.value_path(".messages"), "not an array");
+        for (at.item = 0; at.item < messages->Size(); ++at.item) {
+          const Value& msg = (*messages)[at.item];
+          const auto path = [&] { return at.item_path("messages"); };
+          if (!msg.IsObject()) throw ParseFailure(path(), "not an object");
           InboundMessage m;
           m.phone_number_id = phone_number_id;
           m.display_phone_number = display;
-          m.wa_id = req_string(msg, "from", path);
-          m.message_id = req_string(msg, "id", path);
-          try {
-            m.timestamp = unix_to_rfc3339(req_string(msg, "timestamp", path));
-          } catch (const ParseFailure&) {
-            throw ParseFailure(path + ".timestamp", "not a unix timestamp in seconds");
-          }
+          m.wa_id = must_string(msg, "from", path);
+          m.message_id = must_string(msg, "id", path);
+          m.timestamp = must_timestamp(msg, path);
           m.type = opt_string(msg, "type").value_or("unsupported");
-          for (const auto& [wa, name] : profiles) {
-            if (wa == m.wa_id) m.profile_name = name;
+          // The profile name of the sender, from value.contacts[] (the last
+          // entry for this wa_id wins).
+          if (contacts) {
+            for (const auto& ct : contacts->GetArray()) {
+              const Value* wa = member(ct, "wa_id");
+              if (!wa || !wa->IsString() || std::string_view(wa->GetString(), wa->GetStringLength()) != m.wa_id) continue;
+              const Value* profile = member(ct, "profile");
+              if (auto name = profile ? opt_string(*profile, "name") : std::nullopt) m.profile_name = std::move(name);
+            }
           }
           fill_text(msg, m);
           m.raw_json = serialize(msg);
@@ -178,21 +222,17 @@ Webhook parse_webhook(std::string_view body) {
       }
 
       if (const Value* statuses = member(*value, "statuses")) {
-        if (!statuses->IsArray()) throw ParseFailure(cpath + ".value.statuses", "not an array");
-        for (rapidjson::SizeType i = 0; i < statuses->Size(); ++i) {
-          const Value& st = (*statuses)[i];
-          const std::string path = cpath + ".value.statuses[" + std::to_string(i) + "]";
-          if (!st.IsObject()) throw ParseFailure(path, "not an object");
+        if (!statuses->IsArray()) throw ParseFailure(at.value_path(".statuses"), "not an array");
+        for (at.item = 0; at.item < statuses->Size(); ++at.item) {
+          const Value& st = (*statuses)[at.item];
+          const auto path = [&] { return at.item_path("statuses"); };
+          if (!st.IsObject()) throw ParseFailure(path(), "not an object");
           StatusUpdate s;
           s.phone_number_id = phone_number_id;
-          s.message_id = req_string(st, "id", path);
-          s.status = req_string(st, "status", path);
+          s.message_id = must_string(st, "id", path);
+          s.status = must_string(st, "status", path);
           s.recipient_id = opt_string(st, "recipient_id").value_or("");
-          try {
-            s.timestamp = unix_to_rfc3339(req_string(st, "timestamp", path));
-          } catch (const ParseFailure&) {
-            throw ParseFailure(path + ".timestamp", "not a unix timestamp in seconds");
-          }
+          s.timestamp = must_timestamp(st, path);
           s.raw_json = serialize(st);
           out.statuses.push_back(std::move(s));
         }

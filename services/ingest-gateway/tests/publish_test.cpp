@@ -67,6 +67,9 @@ TEST_CASE("pre-keyed HMAC equals the one-shot HMAC and checks hub signatures ali
     const HmacKey key(secret);
     CHECK(key.mac(body) == auth::hmac_sha256(secret, body));
     CHECK(key.mac_hex("") == auth::hmac_sha256_hex(secret, ""));
+    // Pooled contexts are reset to the key between messages: no state of the
+    // previous message carries over.
+    for (int i = 0; i < 3; ++i) CHECK(key.mac(body + std::to_string(i)) == auth::hmac_sha256(secret, body + std::to_string(i)));
   }
   const HmacKey key("s3cret");
   const std::string good = "sha256=" + auth::hmac_sha256_hex("s3cret", body);

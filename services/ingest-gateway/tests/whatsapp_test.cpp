@@ -83,6 +83,36 @@ TEST_CASE("malformed payloads are rejected with a field", "[unit]") {
       parse_webhook(R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages",
       "value":{"metadata":{"phone_number_id":"1"},"messages":[{"from":"6","id":"w","timestamp":"soon"}]}}]}]})"),
       ParseFailure);
+
+  // The field path names the exact place, however deep (paths are spelled
+  // out only on failure).
+  const auto field_of = [](const std::string& entries) {
+    try {
+      parse_webhook(R"({"object":"whatsapp_business_account","entry":)" + entries + "}");
+    } catch (const ParseFailure& e) {
+      return e.field();
+    }
+    return std::string("(parsed)");
+  };
+  const std::string good_change =
+      R"({"field":"messages","value":{"metadata":{"phone_number_id":"1"},"messages":[{"from":"6","id":"w","timestamp":"1"}]}})";
+  CHECK(field_of(R"([{"changes":[)" + good_change + "]}]") == "(parsed)");
+  CHECK(field_of("[{}]") == "entry[0].changes");
+  CHECK(field_of(R"([{"changes":[]},{"changes":[)" + good_change + R"(,{"value":{}}]}])") ==
+        "entry[1].changes[1].value.metadata");
+  CHECK(field_of(R"([{"changes":[{"value":{"metadata":{}}}]}])") == "entry[0].changes[0].value.metadata.phone_number_id");
+  CHECK(field_of(R"([{"changes":[{"value":7}]}])") == "entry[0].changes[0].value");
+  CHECK(field_of(R"([{"changes":[{"value":{"metadata":{"phone_number_id":"1"},"messages":[{"from":"6","id":"w","timestamp":"1"},)"
+                 R"({"from":"6","id":"x","timestamp":"later"}]}}]}])") ==
+        "entry[0].changes[0].value.messages[1].timestamp");
+  CHECK(field_of(R"([{"changes":[{"value":{"metadata":{"phone_number_id":"1"},"statuses":{}}}]}])") ==
+        "entry[0].changes[0].value.statuses");
+  CHECK(field_of(R"([{"changes":[{"value":{"metadata":{"phone_number_id":"1"},"statuses":[{"id":"w","timestamp":"1"}]}}]}])") ==
+        "entry[0].changes[0].value.statuses[0].status");
+  CHECK(field_of(R"([{"changes":[{"value":{"metadata":{"phone_number_id":"1"},"messages":[7]}}]}])") ==
+        "entry[0].changes[0].value.messages[0]");
+  // Changes of other fields carry no messages and are skipped, even malformed.
+  CHECK(field_of(R"([{"changes":[{"field":"account_update","value":{}}]}])") == "(parsed)");
 }
 
 TEST_CASE("signature is HMAC-SHA256 of the raw body", "[unit]") {

@@ -26,10 +26,11 @@
 // `route` is the route's name (its pattern by default) or "unmatched", never
 // the raw path, so the label set stays bounded.
 //
-// Threading: `io_threads` threads run one io_context; each connection is a
-// coroutine on its own strand, requests on a connection are handled strictly
-// one after another (pipelined requests queue in the read buffer). Handlers
-// run on those threads and must not block.
+// Threading: `io_threads` threads run one io_context (or, with
+// `context_per_thread`, one each); each connection is a coroutine on its own
+// strand (or its thread's context), requests on a connection are handled
+// strictly one after another (pipelined requests queue in the read buffer).
+// Handlers run on those threads and must not block.
 //
 // Lifecycle: the constructor binds and listens (so port() is known at once);
 // run() serves until stop() or, when `handle_signals`, SIGINT/SIGTERM; then it
@@ -68,6 +69,14 @@ struct ServerConfig {
   std::chrono::milliseconds drain_timeout{10000}; // graceful stop bound
   std::chrono::milliseconds stream_write_timeout{15000};  // each chunk of a streamed body (stream.hpp)
   int io_threads = 2;
+  // false: the io_threads share one io_context and a connection runs on a
+  // strand, so any free thread takes any ready connection (a handler that
+  // computes for a while delays nobody else). true: each thread runs an
+  // io_context of its own and connections are dealt to them in turn; a
+  // connection then never changes thread, which saves the strand and
+  // cross-thread hand-offs per request (for services whose handlers are all
+  // short, like the ingest gateway).
+  bool context_per_thread = false;
   std::size_t max_connections = 10000;  // further connections are closed at once
   std::string service_name;             // Server header "leadpipe-<service_name>"
   bool access_log = true;      // one info line per request; off for benchmarks
