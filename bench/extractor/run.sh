@@ -63,7 +63,7 @@ mkdir -p "$results" 2>/dev/null && echo "$report" > "$results/extractor.txt" || 
 # of E2E_EVENTS inbound events), when the driver is built and the test
 # infrastructure (deploy/local/test-infra.sh start) answers.
 e2e="$build/bin/extractor-e2e-bench"
-if [[ -x "$e2e" ]] && (exec 3<>/dev/tcp/127.0.0.1/59192) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/55532) 2>/dev/null; then
+if [[ -x "$e2e" ]] && (exec 3<>/dev/tcp/127.0.0.1/29192) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/25532) 2>/dev/null; then
   e2e_report=$(EXTRACTOR_BIN="${E2E_BIN:-$build/bin/contact-extractor}" "$e2e" "${E2E_EVENTS:-5000}") || e2e_report="extractor end-to-end: FAILED"
   echo "$e2e_report"
   echo "$e2e_report" >> "$results/extractor.txt" 2>/dev/null || true

@@ -29,8 +29,8 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 if [[ -z "${BENCH_PG_ADMIN_URL:-}" || -z "${BENCH_KAFKA:-}" ]]; then
   "$root/deploy/local/test-infra.sh" start >/dev/null
 fi
-pg_admin="${BENCH_PG_ADMIN_URL:-host=127.0.0.1 port=55532 user=postgres dbname=postgres}"
-kafka="${BENCH_KAFKA:-127.0.0.1:59192}"
+pg_admin="${BENCH_PG_ADMIN_URL:-host=127.0.0.1 port=25532 user=postgres dbname=postgres}"
+kafka="${BENCH_KAFKA:-127.0.0.1:29192}"
 run_id="bench_ingest_$(date +%s)_$$"
 db="$run_id"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -51,8 +51,8 @@ done
 if [[ -z "${BENCH_PG_ADMIN_URL:-}" || -z "${BENCH_KAFKA:-}" ]]; then
   "$root/deploy/local/test-infra.sh" start >/dev/null
 fi
-pg_admin="${BENCH_PG_ADMIN_URL:-host=127.0.0.1 port=55532 user=postgres dbname=postgres}"
-kafka="${BENCH_KAFKA:-127.0.0.1:59192}"
+pg_admin="${BENCH_PG_ADMIN_URL:-host=127.0.0.1 port=25532 user=postgres dbname=postgres}"
+kafka="${BENCH_KAFKA:-127.0.0.1:29192}"
 pg_log="${BENCH_PG_LOG:-$root/.local/test/pg/server.log}"
 run_id="bench_leads_$(date +%s)_$$"
 db="${REUSE_DB:-$run_id}"

@@ -4,8 +4,8 @@
 # those tests. Test-only ports, so a developer's stack (55432/59092) is never
 # touched:
 #
-#   PostgreSQL 15  127.0.0.1:55532  superuser postgres, trust auth  .local/test/pg
-#   Kafka (KRaft)  127.0.0.1:59192  controller 59193, auto-create   .local/test/kafka
+#   PostgreSQL 15  127.0.0.1:25532  superuser postgres, trust auth  .local/test/pg
+#   Kafka (KRaft)  127.0.0.1:29192  controller 29193, auto-create   .local/test/kafka
 #
 #   deploy/local/test-infra.sh start    idempotent; starts what is not running
 #                                       (from empty data dirs) and waits until
@@ -37,11 +37,11 @@ TIMEOUT="${LEADPIPE_INFRA_TIMEOUT:-120}"
 
 # Ports can move (e.g. a second checkout on the same machine); the tests then
 # need LEADPIPE_TEST_PG_URL / LEADPIPE_TEST_KAFKA to match (libs/testing).
-export PG_DIR="$TEST_DIR/pg" PG_PORT="${LEADPIPE_TEST_PG_PORT:-55532}"
+export PG_DIR="$TEST_DIR/pg" PG_PORT="${LEADPIPE_TEST_PG_PORT:-25532}"
 # Durability is worthless for a cluster deleted after the run; speed is not.
 export PG_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-export KAFKA_DIR="$TEST_DIR/kafka" KAFKA_PORT="${LEADPIPE_TEST_KAFKA_PORT:-59192}"
-export KAFKA_CONTROLLER_PORT="${LEADPIPE_TEST_KAFKA_CONTROLLER_PORT:-59193}"
+export KAFKA_DIR="$TEST_DIR/kafka" KAFKA_PORT="${LEADPIPE_TEST_KAFKA_PORT:-29192}"
+export KAFKA_CONTROLLER_PORT="${LEADPIPE_TEST_KAFKA_CONTROLLER_PORT:-29193}"
 export KAFKA_AUTO_CREATE=true KAFKA_PARTITIONS=1 KAFKA_START_TIMEOUT="$TIMEOUT"
 export KAFKA_LIBS="$LP_LOCAL/kafka/libs"
 # C1-only JIT: the broker is up seconds sooner (12 s vs 17 s on a busy 2-core

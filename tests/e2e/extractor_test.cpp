@@ -212,8 +212,11 @@ TEST_CASE("extractor e2e - outreach.sent turns set awaited slots and bot numbers
         1);
 
   // A schema-invalid outreach.sent (no recipient) is dead-lettered; the consumer carries on.
+  // Both services of the stack that consume outreach.sent (contact-extractor
+  // and lead-store) dead-letter it, each once: two letters (the check used
+  // to wait for one, and passed only while the second was still in flight).
   k.send("outreach.sent", "demo", "+" + wa, R"({"message_id":"om-bad","channel":"whatsapp","sent_at":"x","message":{"kind":"text"}})");
-  CHECK(testing::wait_until([&] { return s.topic_size("outreach.sent.dlq") == 1; }, std::chrono::seconds(30)));
+  CHECK(testing::wait_until([&] { return s.topic_size("outreach.sent.dlq") == 2; }, std::chrono::seconds(30)));
   const auto after = extracted_for(s, k.inbound("demo", wa, "wamid.r3", "makasih kak", 15));
   CHECK(name_of(after) == "Dewi Lestari");
 }

@@ -1,4 +1,4 @@
-// Against the real test broker (deploy/local/test-infra.sh, 127.0.0.1:59192).
+// Against the real test broker (deploy/local/test-infra.sh, 127.0.0.1:29192).
 // Each test isolates itself with a unique topic prefix and consumer groups.
 #include <utility>  // before Asio (GCC 12 + Boost 1.74)
 

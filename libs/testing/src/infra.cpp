@@ -15,13 +15,13 @@ std::string env_or(const char* name, const char* fallback) {
 }  // namespace
 
 std::string pg_url(const std::string& database) {
-  return env_or("LEADPIPE_TEST_PG_URL", "host=127.0.0.1 port=55532 user=postgres") +
+  return env_or("LEADPIPE_TEST_PG_URL", "host=127.0.0.1 port=25532 user=postgres") +
          " dbname=" + database;
 }
 
 std::string pg_admin_url() { return pg_url("postgres"); }
 
-std::string kafka_brokers() { return env_or("LEADPIPE_TEST_KAFKA", "127.0.0.1:59192"); }
+std::string kafka_brokers() { return env_or("LEADPIPE_TEST_KAFKA", "127.0.0.1:29192"); }
 
 std::string unique_name(const std::string& prefix) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};

@@ -10,11 +10,11 @@
 namespace leadpipe::testing {
 
 // Superuser connection string of the test cluster's `postgres` database.
-// Env LEADPIPE_TEST_PG_URL overrides (default host=127.0.0.1 port=55532).
+// Env LEADPIPE_TEST_PG_URL overrides (default host=127.0.0.1 port=25532).
 std::string pg_admin_url();
 // Same server, another database.
 std::string pg_url(const std::string& database);
-// Bootstrap servers of the test broker. Env LEADPIPE_TEST_KAFKA (default 127.0.0.1:59192).
+// Bootstrap servers of the test broker. Env LEADPIPE_TEST_KAFKA (default 127.0.0.1:29192).
 std::string kafka_brokers();
 // A fresh, lower-case identifier safe for SQL and topic names: prefix + random.
 std::string unique_name(const std::string& prefix);
