@@ -42,9 +42,9 @@ std::string envelope_json(const events::CloudEvent& ev) {
   if (ev.data.size() < 2 || ev.data.front() != '{' || ev.data.back() != '}') {
     throw std::invalid_argument("envelope_json: data must be a JSON object");
   }
-  rapidjson::StringBuffer buf;
-  buf.Reserve(ev.data.size() + 320);
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  thread_local rapidjson::StringBuffer tl;
+  ScratchJson scratch(tl);
+  rapidjson::Writer<rapidjson::StringBuffer> w(scratch.buffer());
   w.StartObject();
   write_string(w, "specversion", "1.0");
   write_string(w, "id", ev.id);
@@ -58,7 +58,7 @@ std::string envelope_json(const events::CloudEvent& ev) {
   w.Key("data");
   w.RawValue(ev.data.data(), ev.data.size(), rapidjson::kObjectType);
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
+  return scratch.str();
 }
 
 kafka::Message to_message(const std::string& topic, const events::CloudEvent& ev, const std::string& key) {

@@ -11,9 +11,12 @@
 #include <leadpipe/events/cloud_event.hpp>
 #include <leadpipe/kafka/kafka.hpp>
 
+#include "scratch_json.hpp"
+
 namespace leadpipe::ingest {
 
 struct Deps;
+
 
 // An event with the given id and the current time, without the JSON
 // re-validation of events::make: for data our own writers produced.

@@ -9,6 +9,8 @@
 
 #include <leadpipe/auth/crypto.hpp>
 
+#include "scratch_json.hpp"
+
 namespace leadpipe::ingest::whatsapp {
 namespace {
 
@@ -16,10 +18,11 @@ using rapidjson::Value;
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 std::string serialize(const Value& v) {
-  rapidjson::StringBuffer buf(nullptr, 2048);  // one allocation for a typical message
-  Writer w(buf);
+  thread_local rapidjson::StringBuffer tl;
+  ScratchJson scratch(tl);
+  Writer w(scratch.buffer());
   v.Accept(w);
-  return {buf.GetString(), buf.GetSize()};
+  return scratch.str();
 }
 
 const Value* member(const Value& obj, const char* name) {
@@ -260,8 +263,9 @@ std::optional<std::string> verify_handshake(std::string_view mode, std::string_v
 }
 
 std::string inbound_event_data(const InboundMessage& m) {
-  rapidjson::StringBuffer buf;
-  Writer w(buf);
+  thread_local rapidjson::StringBuffer tl;
+  ScratchJson scratch(tl);
+  Writer w(scratch.buffer());
   w.StartObject();
   write_str(w, "channel", "whatsapp");
   write_str(w, "phone_number_id", m.phone_number_id);
@@ -276,12 +280,13 @@ std::string inbound_event_data(const InboundMessage& m) {
   if (m.caption) write_opt(w, "caption", m.caption);
   write_raw(w, "raw", m.raw_json);
   w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  return scratch.str();
 }
 
 std::string status_event_data(const StatusUpdate& s) {
-  rapidjson::StringBuffer buf;
-  Writer w(buf);
+  thread_local rapidjson::StringBuffer tl;
+  ScratchJson scratch(tl);
+  Writer w(scratch.buffer());
   w.StartObject();
   write_str(w, "channel", "whatsapp");
   write_str(w, "phone_number_id", s.phone_number_id);
@@ -291,7 +296,7 @@ std::string status_event_data(const StatusUpdate& s) {
   write_str(w, "recipient_id", s.recipient_id);
   write_raw(w, "raw", s.raw_json);
   w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  return scratch.str();
 }
 
 }  // namespace leadpipe::ingest::whatsapp

@@ -45,6 +45,15 @@ TEST_CASE("envelope_json is byte-equal to events::to_json and parses back", "[un
   ev.datacontenttype = "application/cloudevents+json";
   CHECK(envelope_json(ev) == events::to_json(ev));
 
+  // The per-thread buffers are reused: a large event (past the 64 KB kept
+  // between uses) and then small ones still serialise exactly.
+  const auto small_data = ev.data;
+  ev.data = R"({"text":")" + std::string(200 * 1024, 'x') + R"("})";
+  CHECK(envelope_json(ev) == events::to_json(ev));
+  ev.data = small_data;
+  CHECK(envelope_json(ev) == events::to_json(ev));
+  CHECK(envelope_json(ev) == events::to_json(ev));
+
   const auto message = to_message("ingest.whatsapp.inbound", ev, "t1:6281234567890");
   CHECK(message.value == events::to_json(ev));
   CHECK(message.key == "t1:6281234567890");
