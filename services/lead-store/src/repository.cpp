@@ -4,12 +4,15 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <array>
+#include <charconv>
 #include <stdexcept>
 
 #include <leadpipe/events/cloud_event.hpp>
 #include <leadpipe/outbox/outbox.hpp>
 
 #include "crm_repository.hpp"
+#include "lead_json.hpp"
 #include "sql_values.hpp"
 
 namespace leadpipe::leads::repo {
@@ -60,6 +63,89 @@ Lead from_row(const pqxx::row& r) {
   l.tags = json_strings(r[25].as<std::string>());
   l.suggested_stage = opt(r[26]);
   return l;
+}
+
+// A row of kLeadColumns written as the API's lead object (the members
+// write_lead_members writes for from_row(r), byte for byte: a test holds them
+// equal), without building a Lead: a 50-lead page was ~1,000 string
+// allocations and a pqxx::field (two shared_ptr copies) per column read.
+// The columns are read once, in order, through one row iterator.
+void write_lead_row(JsonWriter& w, const pqxx::row& r, const char* id_key) {
+  struct Cell {
+    const char* text = nullptr;  // nullptr: SQL NULL
+    rapidjson::SizeType size = 0;
+  };
+  std::array<Cell, kLeadColumnCount> c;
+  auto f = r.begin();
+  for (int i = 0; i < kLeadColumnCount; ++i, ++f) {
+    if (!f->is_null()) c[static_cast<std::size_t>(i)] = {f->c_str(), static_cast<rapidjson::SizeType>(f->size())};
+  }
+  const auto cell = [&c](int i) -> const Cell& { return c[static_cast<std::size_t>(i)]; };
+  const auto string = [&w, &cell](const char* key, int i) {
+    w.Key(key);
+    if (const Cell& v = cell(i); v.text) {
+      w.String(v.text, v.size);
+    } else {
+      w.Null();
+    }
+  };
+  const auto integer = [&cell](int i) {
+    long long v = 0;
+    const Cell& x = cell(i);
+    const auto [end, ec] = std::from_chars(x.text, x.text + x.size, v);
+    if (ec != std::errc() || end != x.text + x.size) throw std::runtime_error("lead row: not an integer");
+    return v;
+  };
+  const auto strings = [&w, &cell](const char* key, int i) {
+    const Cell& v = cell(i);
+    if (!v.text || (v.size == 2 && v.text[0] == '[' && v.text[1] == ']')) {  // most leads: no words, no tags
+      w.Key(key);
+      w.StartArray();
+      w.EndArray();
+      return;
+    }
+    json::strings(w, key, json_strings(std::string(v.text, v.size)));
+  };
+  const auto timestamp = [&w, &cell, &integer](const char* key, int i) {
+    w.Key(key);
+    if (!cell(i).text) {
+      w.Null();
+      return;
+    }
+    char text[sql::kRfc3339MicrosSize];
+    sql::rfc3339_micros(integer(i), text);
+    w.String(text, static_cast<rapidjson::SizeType>(sizeof text));
+  };
+  string(id_key, 0);
+  w.Key("version");
+  w.Int(static_cast<int>(integer(14)));
+  string("name", 2);
+  string("phone", 3);
+  string("email", 4);
+  string("program", 5);
+  string("stage", 6);
+  string("source", 7);
+  string("channel", 8);
+  w.Key("score");
+  if (cell(9).text) {
+    w.Int(static_cast<int>(integer(9)));
+  } else {
+    w.Null();
+  }
+  string("tier", 10);
+  strings("score_reasons", 11);
+  strings("intents", 12);
+  string("assigned_to", 13);
+  string("counsellor", 19);
+  string("owner", 20);
+  string("interest", 21);
+  string("session_year", 22);
+  strings("tags", 25);
+  timestamp("last_contacted_at", 23);
+  string("suggested_stage", 26);
+  timestamp("stage_changed_at", 16);
+  timestamp("created_at", 17);
+  timestamp("updated_at", 18);
 }
 
 std::optional<std::string> first_id(const pqxx::result& r) {
@@ -324,6 +410,9 @@ const SortSpec& sort_spec(const std::string& sort) {
 
 void read_page(const pqxx::result& rows, const ListQuery& q, const SortSpec& spec, ListPage& page) {
   int n = 0;
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  if (q.items_as_json) w.StartArray();
   for (const auto& r : rows) {
     if (r[0].is_null()) continue;  // the one-scan search's empty page (its count row only)
     if (n == q.limit) {
@@ -335,8 +424,18 @@ void read_page(const pqxx::result& rows, const ListQuery& q, const SortSpec& spe
       page.next_cursor = hex(raw);
       break;
     }
-    page.items.push_back(from_row(r));
+    if (q.items_as_json) {
+      w.StartObject();
+      write_lead_row(w, r, "id");
+      w.EndObject();
+    } else {
+      page.items.push_back(from_row(r));
+    }
     ++n;
+  }
+  if (q.items_as_json) {
+    w.EndArray();
+    page.items_json.assign(buf.GetString(), buf.GetSize());
   }
 }
 

@@ -66,11 +66,15 @@ struct ListQuery {
   std::optional<std::string> cursor;           // opaque, from a previous page
   int limit = 50;
   bool with_total = true;                      // false: skip the count (CSV export pages)
+  // true: the page's leads are written as JSON straight from the rows into
+  // ListPage::items_json (the API's list), and `items` stays empty.
+  bool items_as_json = false;
   // True when nothing narrows the set beyond tenant and scope (bulk-by-filter refuses it).
   bool empty_filter() const;
 };
 struct ListPage {
   std::vector<Lead> items;
+  std::string items_json;  // ListQuery::items_as_json: a JSON array of lead objects (the API's shape)
   std::optional<std::string> next_cursor;
   long long total = 0;
   bool total_exact = true;  // false: more than repo::kExactTotalLimit matched, `total` is an estimate

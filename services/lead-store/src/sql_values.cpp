@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <ctime>
 
 #include <rapidjson/document.h>
@@ -143,7 +144,7 @@ std::vector<std::string> search_terms(std::string_view text) {
   return out;
 }
 
-std::string rfc3339_micros(long long micros) {
+void rfc3339_micros(long long micros, char* out) {
   constexpr long long kPerSecond = 1000000;
   long long secs = micros / kPerSecond;
   long long rem = micros % kPerSecond;
@@ -151,29 +152,37 @@ std::string rfc3339_micros(long long micros) {
     rem += kPerSecond;
     --secs;
   }
-  const auto t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  // By hand: snprintf was 3.6 % of a 50-lead list request's CPU. Years 0–9999
-  // (RFC 3339's four digits; lead timestamps come from clocks).
-  std::string out(24, '0');
-  auto put = [&out](std::size_t at, int value, int digits) {
+  // Civil date by arithmetic (std::chrono's calendar), not gmtime_r, which
+  // takes glibc's time-zone lock on every call. By hand, not snprintf: that
+  // was 3.6 % of a 50-lead list request's CPU. Years 0–9999 (RFC 3339's
+  // four digits; lead timestamps come from clocks).
+  using namespace std::chrono;
+  const sys_seconds t{seconds{secs}};
+  const auto day = floor<days>(t);
+  const year_month_day ymd{day};
+  const hh_mm_ss<seconds> hms{t - day};
+  auto put = [out](std::size_t at, int value, int digits) {
     for (int i = digits - 1; i >= 0; --i, value /= 10) out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
   };
-  put(0, tm.tm_year + 1900, 4);
+  put(0, static_cast<int>(ymd.year()), 4);
   out[4] = '-';
-  put(5, tm.tm_mon + 1, 2);
+  put(5, static_cast<int>(static_cast<unsigned>(ymd.month())), 2);
   out[7] = '-';
-  put(8, tm.tm_mday, 2);
+  put(8, static_cast<int>(static_cast<unsigned>(ymd.day())), 2);
   out[10] = 'T';
-  put(11, tm.tm_hour, 2);
+  put(11, static_cast<int>(hms.hours().count()), 2);
   out[13] = ':';
-  put(14, tm.tm_min, 2);
+  put(14, static_cast<int>(hms.minutes().count()), 2);
   out[16] = ':';
-  put(17, tm.tm_sec, 2);
+  put(17, static_cast<int>(hms.seconds().count()), 2);
   out[19] = '.';
   put(20, static_cast<int>(rem / 1000), 3);
   out[23] = 'Z';
+}
+
+std::string rfc3339_micros(long long micros) {
+  std::string out(kRfc3339MicrosSize, '0');
+  rfc3339_micros(micros, out.data());
   return out;
 }
 

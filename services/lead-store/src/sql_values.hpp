@@ -34,6 +34,9 @@ std::string pg_array(const std::vector<std::string>& v);
 // text LP_TS gives (milliseconds truncated, as to_char's MS does).
 std::string rfc3339_micros(long long micros);
 std::optional<std::string> opt_rfc3339_micros(const pqxx::field& f);
+// The same text written into `out` (24 bytes, not NUL-terminated): no heap.
+constexpr std::size_t kRfc3339MicrosSize = 24;
+void rfc3339_micros(long long micros, char* out);
 // A search box's words: "Budi  sant" → {"budi", "sant"}. Words are runs of
 // ASCII digits, or of ASCII letters (lower-cased) and UTF-8 sequences (bytes
 // >= 0x80, left to PostgreSQL's lower()) — split where letters meet digits,

@@ -17,6 +17,7 @@
 #include "sql_values.hpp"
 #include "followup_scheduler.hpp"
 #include "lead_edit.hpp"
+#include "lead_json.hpp"
 #include "repository.hpp"
 
 using namespace leadpipe;
@@ -348,4 +349,84 @@ TEST_CASE("a tenant's own pipeline replaces the default", "[pg]") {
     CHECK(p.has("booked"));
     CHECK(repo::pipeline_for(tx, "demo").name == "admissions");
   });
+}
+
+TEST_CASE("a list page rendered straight from the rows equals the leads' JSON, on every path", "[pg]") {
+  Db db;
+  // Every kind of value: nulls, a null score, word lists, tags, a contact
+  // time, a pre-1970 and a far-future instant, text needing JSON escapes.
+  pg::transact(db.pool, [&](pqxx::work& tx) {
+    for (int i = 0; i < 7; ++i) {
+      Lead l;
+      l.id = events::uuid_v4();
+      l.tenant = "demo";
+      l.stage = i % 2 ? "new" : "contacted";
+      l.source = i % 3 ? "whatsapp" : "vendor";
+      l.version = 1 + i;
+      l.created_at = i == 5 ? "1969-07-20T20:17:40.123Z" : "2026-11-2" + std::to_string(i) + "T10:00:00.456Z";
+      l.updated_at = i == 6 ? "2999-12-31T23:59:59.999Z" : l.created_at;
+      l.stage_changed_at = l.created_at;
+      if (i != 1) l.name = "Budi \"Santoso\" \\ " + std::to_string(i) + " \u00e9\u0001";
+      if (i != 2) l.phone = "+62812000010" + std::to_string(i);
+      if (i % 2) l.email = "budi" + std::to_string(i) + "@example.com";
+      if (i == 3) {
+        l.program = "Nursing";
+        l.channel = "whatsapp";
+        l.tier = "hot";
+        l.score_reasons = {"name given", "asked \"fees\""};
+        l.intents = {"register"};
+        l.assigned_to = "t1";
+        l.counsellor = "c1";
+        l.owner = "head-1";
+        l.interest = "warm";
+        l.session_year = "2026/27";
+        l.last_contacted_at = "2026-11-24T08:00:00.001Z";
+        l.suggested_stage = "qualified";
+        l.tags = {"expo", "vip"};
+        l.created_by = "admin";
+        l.confidence = {{"name", 0.9}};
+      }
+      if (i != 4) l.score = 10 * i;
+      repo::insert(tx, l);
+    }
+  });
+  auto both = [&](repo::ListQuery q) {
+    q.tenant = "demo";
+    return db.pool.with([&](pqxx::connection& conn) {
+      pqxx::read_transaction tx(conn);
+      auto objects = repo::list(tx, q);
+      q.items_as_json = true;
+      auto rendered = repo::list(tx, q);
+      CHECK(rendered.items.empty());
+      CHECK(rendered.next_cursor == objects.next_cursor);
+      CHECK(rendered.total == objects.total);
+      rapidjson::StringBuffer buf;
+      JsonWriter w(buf);
+      w.StartArray();
+      for (const auto& lead : objects.items) {
+        w.StartObject();
+        write_lead_members(w, lead, "id");
+        w.EndObject();
+      }
+      w.EndArray();
+      CHECK(rendered.items_json == std::string(buf.GetString(), buf.GetSize()));
+      return objects;
+    });
+  };
+  repo::ListQuery q;
+  auto first = both(q);
+  CHECK(first.items.size() == 7);
+  q.limit = 3;  // a full page with a cursor, then the next page through it
+  const auto page1 = both(q);
+  REQUIRE(page1.next_cursor);
+  q.cursor = page1.next_cursor;
+  CHECK(both(q).items.size() == 3);
+  q = {};
+  q.q = "santoso";  // the one-scan search path (lead 1 has no name)
+  CHECK(both(q).items.size() == 6);
+  q.q = "nobody";  // its empty page
+  CHECK(both(q).items.empty());
+  q = {};
+  q.sort = "score";
+  both(q);
 }
