@@ -327,7 +327,14 @@ Where build_where(pqxx::transaction_base& tx, const ListQuery& q) {
   Where w{{q.tenant}, "tenant = $1 AND deleted_at IS NULL"};
   if (q.scope_owner) w.add("owner = ?", *q.scope_owner);
   if (q.scope_person) w.add("(assigned_to = ? OR counsellor = ?)", *q.scope_person);
-  if (!q.stages.empty()) w.add("stage = ANY(?::text[])", pg_array(q.stages));
+  // One stage as `=`: only then can leads_tenant_stage_created hand out the
+  // page in order (with `= ANY` PostgreSQL cannot know the array holds one
+  // value, and walked leads_tenant_created instead — migration 0012).
+  if (q.stages.size() == 1) {
+    w.add("stage = ?", q.stages.front());
+  } else if (!q.stages.empty()) {
+    w.add("stage = ANY(?::text[])", pg_array(q.stages));
+  }
   if (q.tier) w.add("tier = ?", *q.tier);
   if (q.interest) w.add("interest = ?", *q.interest);
   if (!q.tags.empty()) w.add("tags @> ?::text[]", pg_array(q.tags));
