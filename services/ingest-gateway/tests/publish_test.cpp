@@ -2,8 +2,10 @@
 // the CloudEvent envelope (data spliced, not re-parsed) and the pre-keyed HMAC.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include <leadpipe/auth/crypto.hpp>
@@ -68,6 +70,22 @@ TEST_CASE("envelope_json refuses a missing attribute or non-object data", "[unit
   ev.data = "{}";
   ev.tenant.clear();
   CHECK_THROWS_AS(envelope_json(ev), std::invalid_argument);
+}
+
+TEST_CASE("a pre-keyed HMAC is shared by threads: pooled contexts never mix messages", "[unit]") {
+  const HmacKey key("s3cret");
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 300; ++i) {
+        const std::string body = "thread " + std::to_string(t) + " message " + std::to_string(i);
+        if (key.mac(body) != auth::hmac_sha256("s3cret", body)) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(wrong.load() == 0);
 }
 
 TEST_CASE("pre-keyed HMAC equals the one-shot HMAC and checks hub signatures alike", "[unit]") {
