@@ -82,6 +82,7 @@ struct Batch {
 struct TopicEntry {
   std::string wire;  // with the client's topic prefix
   rd_kafka_topic_t* handle = nullptr;  // librdkafka's handle of `wire`, kept: no lookup by name per message
+  rd_kafka_resp_err_t handle_error = RD_KAFKA_RESP_ERR_NO_ERROR;  // why `handle` is null (an invalid name)
   prometheus::Counter* ok = nullptr;
   prometheus::Counter* error = nullptr;
 };
@@ -225,9 +226,13 @@ struct Producer::Impl : public RdKafka::DeliveryReportCb {
     auto [it, added] = topics.try_emplace(topic);
     if (added) {
       it->second.wire = detail::wire_topic(config.client, topic);
-      // NULL (out of memory, or an invalid name) leaves produce() to answer
-      // by name, which reports the error per message.
       it->second.handle = rd_kafka_topic_new(producer->c_ptr(), it->second.wire.c_str(), nullptr);
+      // NULL: an invalid name (or no memory); every message to it is refused
+      // with the reason, as producing by name would.
+      if (!it->second.handle) {
+        const auto why = rd_kafka_last_error();
+        it->second.handle_error = why != RD_KAFKA_RESP_ERR_NO_ERROR ? why : RD_KAFKA_RESP_ERR__INVALID_ARG;
+      }
       if (produced) {
         it->second.ok = &produced->Add({{"topic", topic}, {"result", "ok"}});
         it->second.error = &produced->Add({{"topic", topic}, {"result", "error"}});
@@ -261,20 +266,14 @@ struct Producer::Impl : public RdKafka::DeliveryReportCb {
     auto pending = std::make_unique<Pending>(Pending{batch, index, &topic, Clock::now()});
     in_flight.fetch_add(1, std::memory_order_relaxed);
     const void* key = m.key.empty() ? nullptr : m.key.data();
-    rd_kafka_resp_err_t err;
-    if (topic.handle) {
-      err = rd_kafka_producev(producer->c_ptr(), RD_KAFKA_V_RKT(topic.handle), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
-                              RD_KAFKA_V_KEY(key, m.key.size()), RD_KAFKA_V_HEADERS(headers),
-                              RD_KAFKA_V_OPAQUE(pending.get()), RD_KAFKA_V_END);
-    } else {
-      err = rd_kafka_producev(producer->c_ptr(), RD_KAFKA_V_TOPIC(topic.wire.c_str()),
-                              RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
-                              RD_KAFKA_V_KEY(key, m.key.size()), RD_KAFKA_V_HEADERS(headers),
-                              RD_KAFKA_V_OPAQUE(pending.get()), RD_KAFKA_V_END);
-    }
+    const rd_kafka_resp_err_t err =
+        topic.handle ? rd_kafka_producev(producer->c_ptr(), RD_KAFKA_V_RKT(topic.handle),
+                                         RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                         RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
+                                         RD_KAFKA_V_KEY(key, m.key.size()), RD_KAFKA_V_HEADERS(headers),
+                                         RD_KAFKA_V_OPAQUE(pending.get()), RD_KAFKA_V_END)
+                     : topic.handle_error;
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       pending.release();  // now owned by the message; freed in dr_cb
       return;

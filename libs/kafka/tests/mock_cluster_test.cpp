@@ -140,6 +140,22 @@ TEST_CASE("awaitable send_all completes on the awaiting coroutine's executor", "
   CHECK(empty_size == 0);
 }
 
+TEST_CASE("a topic name librdkafka refuses fails its messages at once, every time", "[unit]") {
+  MockCluster cluster;
+  cluster.create_topic("ok", 1);
+  auto registry = std::make_shared<prometheus::Registry>();
+  Producer producer(producer_config(cluster.bootstraps()), leadpipe::log::root(), registry);
+  const std::string invalid(600, 't');  // longer than librdkafka's 512-byte topic name limit
+  for (int round = 0; round < 2; ++round) {  // the second send takes the kept topic entry
+    const auto sync = producer.send_all_sync({message(invalid, "k", "v"), message("ok", "k", "v")});
+    REQUIRE(sync.size() == 2);
+    CHECK_FALSE(sync[0].ok);
+    CHECK_FALSE(sync[0].error.empty());
+    CHECK(sync[1].ok);
+  }
+  CHECK(metric(*registry, "leadpipe_kafka_produced_total", {{"topic", invalid}, {"result", "error"}}) == 2);
+}
+
 TEST_CASE("a produce refused up front completes with an error instead of throwing", "[unit]") {
   MockCluster cluster;
   cluster.create_topic("big", 1);
