@@ -37,9 +37,20 @@ std::optional<std::string> opt_string(const Value& obj, const char* name) {
   return std::nullopt;
 }
 
-const Value& req_array(const Value& obj, const char* name, const std::string& path) {
+// True when `v` is the string `s`.
+bool string_is(const Value* v, std::string_view s) {
+  return v && v->IsString() && std::string_view(v->GetString(), v->GetStringLength()) == s;
+}
+
+// A member that must be an array; `path` (the object's place, "" for the
+// top level) is called only to report a failure.
+template <typename Path>
+const Value& must_array(const Value& obj, const char* name, Path&& path) {
   const Value* v = member(obj, name);
-  if (!v || !v->IsArray()) throw ParseFailure(path + "." + name, "missing or not an array");
+  if (!v || !v->IsArray()) {
+    const std::string at = path();
+    throw ParseFailure(at.empty() ? std::string(name) : at + "." + name, "missing or not an array");
+  }
   return *v;
 }
 
@@ -167,26 +178,21 @@ Webhook parse_webhook(std::string_view body) {
   doc.Parse<rapidjson::kParseStopWhenDoneFlag>(body.data(), body.size());
   if (doc.HasParseError()) throw ParseFailure("", "body is not valid JSON");
   if (!doc.IsObject()) throw ParseFailure("", "body is not a JSON object");
-  const Value* object = member(doc, "object");
-  if (!object || !object->IsString() ||
-      std::string_view(object->GetString(), object->GetStringLength()) != "whatsapp_business_account") {
+  if (!string_is(member(doc, "object"), "whatsapp_business_account")) {
     throw ParseFailure("object", "expected \"whatsapp_business_account\"");
   }
   Webhook out;
-  const Value& entries = req_array(doc, "entry", "");
+  const Value& entries = must_array(doc, "entry", [] { return std::string(); });
   Where at;
   for (at.entry = 0; at.entry < entries.Size(); ++at.entry) {
-    const Value* changes = member(entries[at.entry], "changes");
-    if (!changes || !changes->IsArray()) throw ParseFailure(at.entry_path() + ".changes", "missing or not an array");
-    for (at.change = 0; at.change < changes->Size(); ++at.change) {
-      const Value& change = (*changes)[at.change];
+    const Value& changes = must_array(entries[at.entry], "changes", [&] { return at.entry_path(); });
+    for (at.change = 0; at.change < changes.Size(); ++at.change) {
+      const Value& change = changes[at.change];
       const Value* value = member(change, "value");
       if (!value || !value->IsObject()) throw ParseFailure(at.value_path(""), "missing object");
       // Other fields (account updates, template status…) carry no messages.
-      if (const Value* field = member(change, "field");
-          field && field->IsString() && std::string_view(field->GetString(), field->GetStringLength()) != "messages") {
-        continue;
-      }
+      const Value* field = member(change, "field");
+      if (field && field->IsString() && !string_is(field, "messages")) continue;
       const Value* metadata = member(*value, "metadata");
       if (!metadata) throw ParseFailure(at.value_path(".metadata"), "missing object");
       const std::string phone_number_id =
@@ -212,8 +218,7 @@ Webhook parse_webhook(std::string_view body) {
           // entry for this wa_id wins).
           if (contacts) {
             for (const auto& ct : contacts->GetArray()) {
-              const Value* wa = member(ct, "wa_id");
-              if (!wa || !wa->IsString() || std::string_view(wa->GetString(), wa->GetStringLength()) != m.wa_id) continue;
+              if (!string_is(member(ct, "wa_id"), m.wa_id)) continue;
               const Value* profile = member(ct, "profile");
               if (auto name = profile ? opt_string(*profile, "name") : std::nullopt) m.profile_name = std::move(name);
             }

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <ctime>
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
