@@ -11,6 +11,7 @@
 #                  run imports new people again (the tenant grows by their count)
 #   EMPTY_IMPORT=1 also import the same file into a new, empty tenant
 #   SKIP_LIST=1    import only (no list measurements)
+#   SKIP_IMPORT=1  list measurements only (no import: a kept database stays as it is)
 #
 # On failure the tail of the lead-store log is printed and the log is kept.
 #
@@ -226,6 +227,12 @@ else
 fi
 
 # ---- CSV import vs COPY ----------------------------------------------------------
+if [[ -n "${SKIP_IMPORT:-}" ]]; then
+  summary="RESULT leads: ${leads} leads, ${conns} connections, ${duration}s per run: worst API p99 ${worst_p99} ms (target <= 25), worst API/SQL p99 ratio ${worst_ratio} (target <= 1.5), errors ${all_errors}: ${list_verdict}; import skipped; load average at start ${started_load}, at measure ${measure_load}; $(nproc) cores shared with other builds"
+  echo "$summary"
+  mkdir -p "$results" 2>/dev/null && { cat "$work/table.txt"; echo "$summary"; } > "$results/leads.txt" || true
+  exit 0
+fi
 # New people's numbers: 0857… on a fresh database, another operator prefix per
 # earlier import batch when the database is reused.
 prev_batches=$(psql_db -Atc "SELECT count(*) FROM leads.import_batches WHERE tenant = 'bench'")
