@@ -91,8 +91,8 @@ psql_db() { psql "$pg_url" -X -v ON_ERROR_STOP=1 "$@"; }
 jwt_secret="bench-jwt-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export LEADPIPE_CONFIG_FILE=/dev/null KAFKA_BROKERS="$kafka" KAFKA_TOPIC_PREFIX="$run_id." LEADSTORE_PG_URL="$pg_url" \
   JWT_SECRET="$jwt_secret" LEADSTORE_PORT="$port" LEADSTORE_MIGRATE_ON_START=false LOG_LEVEL=warn \
-  LEADSTORE_CONSUMER_GROUP="$run_id" LEADSTORE_IO_THREADS="${LEADSTORE_IO_THREADS:-2}" \
-  LEADSTORE_PG_POOL_SIZE="${LEADSTORE_PG_POOL_SIZE:-8}"
+  LEADSTORE_CONSUMER_GROUP="$run_id"
+# The service's own defaults unless given (LEADSTORE_IO_THREADS, LEADSTORE_PG_POOL_SIZE, …: exported as they are).
 "$leadctl" migrate --schema leads >/dev/null
 token="$("$leadctl" token --tenant bench --role admin --sub bench-admin --ttl 7200)"
 

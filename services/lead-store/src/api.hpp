@@ -15,10 +15,15 @@
 namespace leadpipe::leads {
 
 struct ApiDeps {
-  pg::Pool& pool;
+  pg::Pool& pool;  // CRM requests: short statements, a few connections (LEADSTORE_PG_POOL_SIZE)
   const auth::JwtVerifier& verifier;
   log::Logger logger;
   std::string default_region = "ID";            // region of phone numbers written without +
+  // Work that holds a connection for seconds (a CSV import: 20 s for 100,000
+  // rows) runs here instead, so it cannot take one of `pool`'s few
+  // connections from the board's requests. nullptr: `pool`.
+  pg::Pool* bulk_pool = nullptr;
+  pg::Pool& bulk() const { return bulk_pool ? *bulk_pool : pool; }
   // Tenant pipelines for read paths (the list's view=actionable and stage
   // names, counts, export): a list request costs no pipeline read. Writes
   // (stage moves, merges, pipeline edits) read the stored definition in their

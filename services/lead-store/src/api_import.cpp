@@ -262,8 +262,9 @@ awaitable<Response> import_leads(ImportDeps& d, Request& req) {
   }
   auto parsed = parse_options(req, who, d.api->default_region);
   const auto max_rows = d.config.max_rows;
-  // Parsing, phone normalisation and the database all run on a pool worker:
-  // 100k libphonenumber parses are too much CPU for an I/O thread.
+  // Parsing, phone normalisation and the database all run on a worker of the
+  // bulk pool (ApiDeps::bulk): 100k libphonenumber parses are too much CPU
+  // for an I/O thread, and the import holds its connection for seconds.
   auto phases = std::make_shared<import::Phases>();
   auto job = [&req, parsed, who, max_rows, phases](pqxx::connection& c) {
     phases->mark("queued");
@@ -287,7 +288,7 @@ awaitable<Response> import_leads(ImportDeps& d, Request& req) {
   };
   import::Outcome result;
   try {
-    result = co_await d.api->pool.async(std::move(job));
+    result = co_await d.api->bulk().async(std::move(job));
   } catch (const HttpError&) {
     if (d.metrics.rejected_files) d.metrics.rejected_files->Increment();
     throw;

@@ -31,7 +31,20 @@ int main() {
     const auto kafka_cfg = runtime::kafka_from_env(env, "lead-store");
     const auto group = env.string("LEADSTORE_CONSUMER_GROUP", "lead-store", "Kafka consumer group");
     const auto pg_url = env.required("LEADSTORE_PG_URL", "PostgreSQL connection string (role lead_store)");
-    const auto pool_size = env.integer("LEADSTORE_PG_POOL_SIZE", 8, 1, 128, "PostgreSQL connections");
+    // Two pools (bulkheads): the CRM API's short statements, and the work
+    // that holds a connection for long or blocks a thread on it (the Kafka
+    // consumers, the live feed, the follow-up scheduler, CSV imports). The
+    // API's pool is small on purpose: PostgreSQL runs as many statements at
+    // once as it has cores; every connection beyond that moves the queue
+    // from the pool (first come, first served) into the server and the
+    // kernel's scheduler, which serve no order (bench/README.md, "Leads": at
+    // 8 connections the list's p99 was 2-4x that at 3).
+    const auto pool_size = env.integer("LEADSTORE_PG_POOL_SIZE", 3, 1, 128,
+                                       "PostgreSQL connections for CRM API requests (about the database's cores)");
+    const auto worker_pool_size =
+        env.integer("LEADSTORE_PG_WORKER_POOL_SIZE", 6, 1, 128,
+                    "PostgreSQL connections for the Kafka consumers, the live feed, the follow-up scheduler and "
+                    "CSV imports");
     const bool migrate = env.boolean("LEADSTORE_MIGRATE_ON_START", true, "apply migrations/leads at start-up");
     const auto jwt_secret = env.secret("JWT_SECRET", "HS256 key of the CRM API's bearer tokens");
     if (!jwt_secret.empty() && jwt_secret.size() < 32) env.fail("JWT_SECRET", "must be at least 32 bytes");
@@ -63,12 +76,16 @@ int main() {
     leads::metrics::install(registry);  // automatic assignment, duplicate candidates
     pg::Pool pool({.url = pg_url, .size = static_cast<std::size_t>(pool_size), .application_name = "lead-store"},
                   logger, registry);
+    pg::Pool worker_pool({.url = pg_url,
+                          .size = static_cast<std::size_t>(worker_pool_size),
+                          .application_name = "lead-store-worker"},
+                         logger, registry);
     kafka::Producer producer({.client = kafka_cfg}, logger, registry);
     const auth::JwtVerifier verifier(jwt_secret);
 
     outbox::Relay relay({.url = pg_url, .schema = "leads"}, runtime::outbox_publisher(producer), logger,
                         registry);
-    leads::ConsumerDeps consumer_deps{pool};
+    leads::ConsumerDeps consumer_deps{worker_pool};
     auto& intake = prometheus::BuildCounter()
                        .Name("leadpipe_leads_intake_total")
                        .Help("Intake events by topic and what they did (created|updated|unchanged|duplicate|skipped|processed)")
@@ -88,6 +105,7 @@ int main() {
     http::Router router;
     auto api_deps = std::make_shared<leads::ApiDeps>(
         leads::ApiDeps{pool, verifier, logger, region});
+    api_deps->bulk_pool = &worker_pool;
     api_deps->pipelines = std::make_shared<runtime::TtlCache<leads::Pipeline>>(
         std::chrono::milliseconds(pipeline_cache_ms), 10000);
     leads::add_api_routes(router, api_deps);
@@ -98,17 +116,18 @@ int main() {
         leads::LiveConfig{.queue_limit = static_cast<std::size_t>(live_queue),
                           .max_streams_per_tenant = static_cast<std::size_t>(live_streams)},
         logger.with({{"component", "live"}}), registry);
-    leads::LiveFeed live_feed(kafka_cfg, group + "-live", producer, pool, *live_hub, logger, registry);
+    leads::LiveFeed live_feed(kafka_cfg, group + "-live", producer, worker_pool, *live_hub, logger, registry);
     leads::add_live_routes(router, api_deps, live_hub);
     leads::add_message_routes(router, api_deps);
     leads::add_duplicate_routes(router, api_deps);
     leads::add_assignment_rule_routes(router, api_deps);
     leads::FollowupScheduler scheduler(
-        pool, {.interval = std::chrono::milliseconds(followup_interval)}, logger.with({{"component", "followups"}}),
+        worker_pool, {.interval = std::chrono::milliseconds(followup_interval)}, logger.with({{"component", "followups"}}),
         registry);
     http::Server server(http_cfg, std::move(router), registry, logger);
     server.set_body_limit("/api/v1/leads/import", static_cast<std::size_t>(import_max_bytes));
-    server.set_readiness([&] { return producer.healthy() && consumer.healthy() && pool.healthy(); });
+    server.set_readiness(
+        [&] { return producer.healthy() && consumer.healthy() && pool.healthy() && worker_pool.healthy(); });
     relay.start();
     consumer.start();
     live_feed.start();
