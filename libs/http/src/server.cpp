@@ -303,6 +303,7 @@ struct Server::Impl {
   std::mutex readiness_mu;
   std::shared_ptr<const std::function<bool()>> readiness;
   std::function<void()> on_stop_cb;
+  std::function<std::optional<HttpError>(const std::exception&)> error_mapper;
 
   std::mutex conns_mu;
   // Weak: connections are owned by their coroutines only, so that destroying
@@ -591,8 +592,18 @@ asio::awaitable<Response> Server::Impl::invoke(const Route& route, Request& req)
       res.emplace(internal_error());
     }
   } catch (const std::exception& e) {
-    logger.error("handler failed", {{"request_id", req.request_id}, {"route", route.name}, {"error", e.what()}});
-    res.emplace(internal_error());
+    std::optional<HttpError> mapped;
+    if (error_mapper) mapped = error_mapper(e);
+    if (mapped) {
+      logger.warn("handler failed", {{"request_id", req.request_id},
+                                     {"route", route.name},
+                                     {"status", mapped->status},
+                                     {"error", e.what()}});
+      res.emplace(mapped->to_response());
+    } else {
+      logger.error("handler failed", {{"request_id", req.request_id}, {"route", route.name}, {"error", e.what()}});
+      res.emplace(internal_error());
+    }
   } catch (...) {
     logger.error("handler failed",
                  {{"request_id", req.request_id}, {"route", route.name}, {"error", "unknown exception"}});
@@ -1034,6 +1045,10 @@ void Server::set_body_limit(std::string pattern, std::size_t limit) {
 }
 
 void Server::on_stop(std::function<void()> callback) { impl_->on_stop_cb = std::move(callback); }
+
+void Server::set_error_mapper(std::function<std::optional<HttpError>(const std::exception&)> mapper) {
+  impl_->error_mapper = std::move(mapper);
+}
 
 std::uint16_t Server::port() const { return impl_->bound_port; }
 

@@ -354,6 +354,31 @@ TEST_CASE("healthz, readyz toggle and metrics", "[unit]") {
   CHECK_THAT(body, !Catch::Contains("/no/such/path"));
 }
 
+TEST_CASE("an error mapper answers the exceptions it knows, the rest stay a bare 500", "[unit]") {
+  struct Outage : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+  Router r = echo_router();
+  r.get("/outage", [](Request&) -> Awaitable {
+    throw Outage("pool exhausted at 10.0.0.7");
+    co_return Response::json(200, "{}");
+  });
+  TestServer s(std::move(r), test_config(), [](Server& server) {
+    server.set_error_mapper([](const std::exception& e) -> std::optional<HttpError> {
+      if (dynamic_cast<const Outage*>(&e) == nullptr) return std::nullopt;
+      return HttpError(503, "Service Unavailable", "retry shortly").with_header("Retry-After", "1");
+    });
+  });
+  RawClient c(s.port());
+  auto outage = c.request("GET", "/outage");
+  require_problem(outage, 503);
+  CHECK(outage[std::string_view("Retry-After")] == "1");
+  CHECK_THAT(outage.body(), !Catch::Contains("10.0.0.7"));
+  auto boom = c.request("GET", "/boom");
+  require_problem(boom, 500);
+  CHECK_THAT(boom.body(), !Catch::Contains("hunter2"));
+}
+
 TEST_CASE("handler exceptions: HttpError is its problem, anything else a bare 500", "[unit]") {
   std::vector<std::string> lines;
   log::set_sink_for_tests(&lines);

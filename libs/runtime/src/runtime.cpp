@@ -58,4 +58,10 @@ outbox::Relay::Publish outbox_publisher(kafka::Producer& producer) {
   };
 }
 
+std::optional<http::HttpError> database_unavailable_as_503(const std::exception& e) {
+  if (dynamic_cast<const pg::TransientError*>(&e) == nullptr) return std::nullopt;
+  return http::HttpError(503, "Service Unavailable", "the database is unavailable or busy; retry shortly")
+      .with_header("Retry-After", "1");
+}
+
 }  // namespace leadpipe::runtime

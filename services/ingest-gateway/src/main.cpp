@@ -46,6 +46,7 @@ int main() {
     http::Server server(cfg.http, std::move(router), registry, logger);
     ingest::set_body_limits(server, cfg);
     server.set_readiness([&] { return producer.healthy() && pool.healthy(); });
+    server.set_error_mapper(runtime::database_unavailable_as_503);
     logger.info("listening", {{"port", server.port()}});
     server.run();  // returns on SIGTERM/SIGINT after draining in-flight requests
     producer.flush(std::chrono::seconds(5));

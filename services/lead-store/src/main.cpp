@@ -126,6 +126,7 @@ int main() {
         registry);
     http::Server server(http_cfg, std::move(router), registry, logger);
     server.set_body_limit("/api/v1/leads/import", static_cast<std::size_t>(import_max_bytes));
+    server.set_error_mapper(runtime::database_unavailable_as_503);
     server.set_readiness(
         [&] { return producer.healthy() && consumer.healthy() && pool.healthy() && worker_pool.healthy(); });
     relay.start();

@@ -45,8 +45,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "leadpipe/http/message.hpp"
@@ -97,6 +99,13 @@ class Server {
   // problem. Called on an I/O thread per probe: keep it cheap and non-blocking.
   // Thread-safe; may be called while running.
   void set_readiness(std::function<bool()> ready);
+  // For an exception a handler lets escape that is not an HttpError: the
+  // mapper may answer it with an HttpError (runtime::database_unavailable_as_503
+  // turns a database outage or an exhausted pool into a 503 with Retry-After);
+  // std::nullopt keeps the 500. Either way nothing of the exception reaches
+  // the client and it is logged. Called on an I/O thread; must not throw.
+  // Call before run().
+  void set_error_mapper(std::function<std::optional<HttpError>(const std::exception&)> mapper);
   // Per-route body limit for every method of `pattern` (e.g. 3 MB webhooks).
   // Call before run(). Throws std::invalid_argument for an unknown pattern.
   void set_body_limit(std::string pattern, std::size_t limit);

@@ -26,6 +26,9 @@ int guarded_main(const std::string& service, const std::function<int(config::Env
 
 }  // namespace leadpipe::runtime
 
+#include <optional>
+
+#include <leadpipe/http/message.hpp>
 #include <leadpipe/outbox/outbox.hpp>
 #include <leadpipe/pg/errors.hpp>
 
@@ -36,6 +39,13 @@ outbox::Relay::Publish outbox_publisher(kafka::Producer& producer);
 }  // namespace leadpipe::runtime
 
 namespace leadpipe::runtime {
+// For http::Server::set_error_mapper: a transient database failure that
+// escaped a handler (connection lost, database down, no pooled connection
+// within the acquire timeout, serialization conflict after the retries) is
+// a 503 problem with Retry-After: 1 — the request may be repeated — not a
+// 500. Anything else: std::nullopt (the server's 500).
+std::optional<http::HttpError> database_unavailable_as_503(const std::exception& e);
+
 // For Kafka handlers: runs `f` (which uses the database) and turns a
 // transient database failure (connection lost, pool exhausted, serialization
 // conflict) into kafka::UnavailableError, so the consumer holds the record
