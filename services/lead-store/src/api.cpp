@@ -359,6 +359,7 @@ awaitable<Response> list_leads(ApiDeps& d, Request& req) {
   const auto who = auth::authenticate(req, d.verifier);
   auto query = parse_list_query(req, who);
   query.items_as_json = true;  // rendered straight from the rows (repo::list)
+  query.estimates = d.estimates.get();
   // Callables passed to co_await'ed calls are named locals: GCC 12 destroys
   // lambda temporaries inside a co_await expression twice.
   auto run = [query, &d](pqxx::connection& c) mutable {

@@ -31,6 +31,11 @@ struct ApiDeps {
   // other instances see a change within the TTL (LEADSTORE_PIPELINE_CACHE_MS).
   std::shared_ptr<runtime::TtlCache<Pipeline>> pipelines =
       std::make_shared<runtime::TtlCache<Pipeline>>(std::chrono::seconds(5), 10000);
+  // The list's planner estimates for its totals (repo::EstimateCache;
+  // LEADSTORE_ESTIMATE_CACHE_MS): a board refreshed every few seconds runs
+  // its page, not an EXPLAIN as well. Exact counts are never cached.
+  std::shared_ptr<repo::EstimateCache> estimates =
+      std::make_shared<repo::EstimateCache>(std::chrono::seconds(10), 10000);
 };
 
 // The tenant's pipeline through deps.pipelines (read paths only).

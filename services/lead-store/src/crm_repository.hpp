@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lead.hpp"
+#include "repository.hpp"  // EstimateCache
 
 namespace leadpipe::leads::repo {
 
@@ -83,19 +84,23 @@ void erase(pqxx::work& tx, const Lead& lead);
 // estimate (never below the limit + 1) with `exact` false. An exact count of a
 // million leads took longer than the page itself on every board refresh. A
 // filter the planner estimates at kEstimateFirst matches or more is not
-// counted at all: its estimate is the answer.
+// counted at all: its estimate is the answer. With an EstimateCache
+// (repository.hpp) the planner's estimate of the same filter is reused while
+// it is cached; a count, when one is needed, is never cached.
 inline constexpr long long kExactTotalLimit = 1000;
 inline constexpr long long kEstimateFirst = 10 * kExactTotalLimit;
 struct Total {
   long long value = 0;
   bool exact = true;
 };
-Total bounded_total(pqxx::transaction_base& tx, const std::string& where_sql, const std::vector<std::string>& params);
+Total bounded_total(pqxx::transaction_base& tx, const std::string& where_sql, const std::vector<std::string>& params,
+                    EstimateCache* estimates = nullptr);
 // Only the planner's estimate (never below kExactTotalLimit + 1), for a filter
 // already known to match more than the limit.
-Total estimated_total(pqxx::transaction_base& tx, const std::string& where_sql, const std::vector<std::string>& params);
+Total estimated_total(pqxx::transaction_base& tx, const std::string& where_sql, const std::vector<std::string>& params,
+                      EstimateCache* estimates = nullptr);
 // The planner's row estimate of `SELECT 1 FROM leads.leads WHERE where_sql` (EXPLAIN, nothing read).
 long long planner_estimate(pqxx::transaction_base& tx, const std::string& where_sql,
-                           const std::vector<std::string>& params);
+                           const std::vector<std::string>& params, EstimateCache* estimates = nullptr);
 
 }  // namespace leadpipe::leads::repo

@@ -67,6 +67,10 @@ int main() {
     const auto pipeline_cache_ms = env.integer("LEADSTORE_PIPELINE_CACHE_MS", 5000, 0, 600000,
                                                "how long list/count/export requests reuse a tenant's pipeline "
                                                "(0 = read it every time)");
+    const auto estimate_cache_ms =
+        env.integer("LEADSTORE_ESTIMATE_CACHE_MS", 10000, 0, 600000,
+                    "how long a list reuses the planner's estimate of its filter for an inexact total "
+                    "(0 = EXPLAIN every time)");
     env.validate();
 
     const auto logger = log::root();
@@ -106,6 +110,8 @@ int main() {
     auto api_deps = std::make_shared<leads::ApiDeps>(
         leads::ApiDeps{pool, verifier, logger, region});
     api_deps->bulk_pool = &worker_pool;
+    api_deps->estimates =
+        std::make_shared<leads::repo::EstimateCache>(std::chrono::milliseconds(estimate_cache_ms), 10000);
     api_deps->pipelines = std::make_shared<runtime::TtlCache<leads::Pipeline>>(
         std::chrono::milliseconds(pipeline_cache_ms), 10000);
     leads::add_api_routes(router, api_deps);

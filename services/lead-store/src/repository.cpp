@@ -540,12 +540,12 @@ ListPage list(pqxx::transaction_base& tx, const ListQuery& q) {
       page.total_exact = true;
     } else if (search) {
       // list_search counted more than the limit already.
-      const auto total = estimated_total(tx, filter_sql, filter_params);
+      const auto total = estimated_total(tx, filter_sql, filter_params, q.estimates);
       page.total = total.value;
       page.total_exact = total.exact;
     } else {
       // Exact up to repo::kExactTotalLimit, an estimate above (crm_repository.hpp).
-      const auto total = bounded_total(tx, filter_sql, filter_params);
+      const auto total = bounded_total(tx, filter_sql, filter_params, q.estimates);
       page.total = total.value;
       page.total_exact = total.exact;
     }

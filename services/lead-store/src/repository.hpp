@@ -4,6 +4,8 @@
 // rows. Every query is scoped by tenant. Parameterised SQL only.
 #include <pqxx/pqxx>
 
+#include <leadpipe/runtime/ttl_cache.hpp>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +46,12 @@ void add_activity(pqxx::work& tx, const std::string& lead_id, const std::string&
 // Writes a lead.* CloudEvent to the outbox (key tenant:lead_id).
 void publish(pqxx::work& tx, const std::string& type, const Lead& lead, const std::string& data_json);
 
+// Planner row estimates of list filters, kept between requests (key: the
+// filter's SQL and parameters, the tenant among them). An estimate is only
+// as fresh as the table's last ANALYZE anyway, so reusing it for a few
+// seconds spares a board refresh the EXPLAIN round trip for its total.
+using EstimateCache = runtime::TtlCache<long long>;
+
 struct ListQuery {
   std::string tenant;
   // Role scope (permissions.hpp): a sales head's pool, a counsellor's own leads.
@@ -69,6 +77,9 @@ struct ListQuery {
   // true: the page's leads are written as JSON straight from the rows into
   // ListPage::items_json (the API's list), and `items` stays empty.
   bool items_as_json = false;
+  // Where the total's planner estimate may be kept and found (the API's
+  // list); nullptr: EXPLAIN every time.
+  EstimateCache* estimates = nullptr;
   // True when nothing narrows the set beyond tenant and scope (bulk-by-filter refuses it).
   bool empty_filter() const;
 };

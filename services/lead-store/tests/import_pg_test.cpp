@@ -353,6 +353,48 @@ TEST_CASE("list total: a filter the planner expects to match ten times the limit
   CHECK(few.total == 120);
 }
 
+TEST_CASE("list total: an estimate cache reuses the planner's estimate, never a count", "[pg]") {
+  Db db;
+  auto add = [&db](int from, int to, const char* tag_every) {
+    pqxx::nontransaction tx(db.conn);
+    tx.exec0(
+        "INSERT INTO leads.leads (id, tenant, name, phone, stage, source, version, stage_changed_at, created_at, "
+        "updated_at, tags) SELECT gen_random_uuid(), 'demo', 'Lead ' || i, '+62815' || (10000000 + i), 'new', "
+        "'import', 1, now(), now() - i * interval '1 second', now(), CASE WHEN i % " + std::string(tag_every) +
+        " = 0 THEN '{rare}'::text[] ELSE '{}'::text[] END FROM generate_series(" + std::to_string(from) + ", " +
+        std::to_string(to) + ") i");
+    tx.exec0("ANALYZE leads.leads");
+  };
+  add(1, 12000, "100");  // 120 rare
+  repo::EstimateCache cache(std::chrono::minutes(1));
+  repo::ListQuery all;
+  all.tenant = "demo";
+  all.estimates = &cache;
+  repo::ListQuery rare = all;
+  rare.tags = {"rare"};
+  long long first = 0;
+  {
+    pqxx::read_transaction t(db.conn);
+    first = repo::list(t, all).total;
+    CHECK(first >= repo::kEstimateFirst);
+    CHECK(repo::list(t, rare).total == 120);
+  }
+  add(12001, 42000, "6000");  // 30,000 more, 5 of them rare
+  pqxx::read_transaction t(db.conn);
+  // The whole tenant: the cached estimate, no new EXPLAIN.
+  const auto cached = repo::list(t, all);
+  CHECK(cached.total == first);
+  CHECK_FALSE(cached.total_exact);
+  // Without the cache the planner sees the 42,000.
+  repo::ListQuery fresh = all;
+  fresh.estimates = nullptr;
+  CHECK(repo::list(t, fresh).total >= 40000);
+  // The rare tag's estimate is small, so it is counted again: exact and current.
+  const auto counted = repo::list(t, rare);
+  CHECK(counted.total_exact);
+  CHECK(counted.total == 125);
+}
+
 TEST_CASE("list pages follow created_at itself, not its text (ORDER BY is table-qualified)", "[pg]") {
   // In New York the text of these instants sorts differently from the
   // instants (01:30 EDT is before 01:15 EST): a page ordered by the cursor-key
