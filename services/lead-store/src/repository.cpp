@@ -7,6 +7,7 @@
 #include <array>
 #include <charconv>
 #include <stdexcept>
+#include <string_view>
 
 #include <leadpipe/events/cloud_event.hpp>
 #include <leadpipe/outbox/outbox.hpp>
@@ -17,6 +18,8 @@
 
 namespace leadpipe::leads::repo {
 namespace {
+
+using namespace std::string_view_literals;
 
 using sql::json_array;
 using sql::json_confidence;
@@ -65,28 +68,106 @@ Lead from_row(const pqxx::row& r) {
   return l;
 }
 
-// A row of kLeadColumns written as the API's lead object (the members
-// write_lead_members writes for from_row(r), byte for byte: a test holds them
-// equal), without building a Lead: a 50-lead page was ~1,000 string
-// allocations and a pqxx::field (two shared_ptr copies) per column read.
-// The columns are read once, in order, through one row iterator.
-void write_lead_row(JsonWriter& w, const pqxx::row& r, const char* id_key) {
+// JSON text appended straight to a string, byte for byte what rapidjson's
+// Writer (JsonWriter) writes for the same value: '"', '\\' and the control
+// characters escaped (\b \t \n \f \r, the others \u00XX in upper-case hex),
+// everything else, UTF-8 included, copied as it is.
+void append_json_string(std::string& out, const char* s, std::size_t n) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  out += '"';
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s + start, i - start);
+    out += '\\';
+    switch (c) {
+      case '"': out += '"'; break;
+      case '\\': out += '\\'; break;
+      case '\b': out += 'b'; break;
+      case '\t': out += 't'; break;
+      case '\n': out += 'n'; break;
+      case '\f': out += 'f'; break;
+      case '\r': out += 'r'; break;
+      default:
+        out += "u00"sv;
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+    }
+    start = i + 1;
+  }
+  out.append(s + start, n - start);
+  out += '"';
+}
+
+// PostgreSQL's text of a JSON array of strings (jsonb writes `["a", "b"]`,
+// array_to_json `["a","b"]`) appended as rapidjson writes that array
+// (`["a","b"]`), copied rather than parsed. Only plain strings qualify — no
+// backslash, no other kind of element; anything else answers false with
+// `out` as it was, and the caller parses it.
+bool append_plain_string_array(std::string& out, const char* s, std::size_t n) {
+  if (n < 2 || s[0] != '[' || s[n - 1] != ']') return false;
+  const std::size_t mark = out.size();
+  const std::size_t last = n - 1;  // the ']'
+  const auto fail = [&out, mark] {
+    out.resize(mark);
+    return false;
+  };
+  std::size_t i = 1;
+  const auto skip_spaces = [&] {
+    while (i < last && s[i] == ' ') ++i;
+  };
+  out += '[';
+  skip_spaces();
+  bool first = true;
+  while (i < last) {
+    if (s[i] != '"') return fail();
+    std::size_t end = i + 1;
+    while (end < last && s[end] != '"') {
+      if (s[end] == '\\' || static_cast<unsigned char>(s[end]) < 0x20) return fail();
+      ++end;
+    }
+    if (end >= last) return fail();
+    if (!first) out += ',';
+    out.append(s + i, end + 1 - i);
+    first = false;
+    i = end + 1;
+    skip_spaces();
+    if (i == last) break;
+    if (s[i] != ',') return fail();
+    ++i;
+    skip_spaces();
+    if (i == last) return fail();  // a trailing comma
+  }
+  out += ']';
+  return true;
+}
+
+// A row of kLeadColumns appended as the API's lead object, `{` and `}`
+// included: the bytes write_lead_members writes for from_row(r) (a test holds
+// them equal), without building a Lead or going through rapidjson's Writer —
+// for a 50-lead page that was ~1,000 string allocations, a pqxx::field (two
+// shared_ptr copies) per column and a per-character escape loop. The columns
+// are read once, in order, through one row iterator.
+void append_lead_row(std::string& out, const pqxx::row& r) {
   struct Cell {
     const char* text = nullptr;  // nullptr: SQL NULL
-    rapidjson::SizeType size = 0;
+    std::size_t size = 0;
   };
   std::array<Cell, kLeadColumnCount> c;
   auto f = r.begin();
   for (int i = 0; i < kLeadColumnCount; ++i, ++f) {
-    if (!f->is_null()) c[static_cast<std::size_t>(i)] = {f->c_str(), static_cast<rapidjson::SizeType>(f->size())};
+    if (!f->is_null()) c[static_cast<std::size_t>(i)] = {f->c_str(), f->size()};
   }
   const auto cell = [&c](int i) -> const Cell& { return c[static_cast<std::size_t>(i)]; };
-  const auto string = [&w, &cell](const char* key, int i) {
-    w.Key(key);
+  // Each member after the first is written with its `,"key":` prefix.
+  const auto key = [&out](std::string_view prefix) { out += prefix; };
+  const auto string = [&](std::string_view k, int i) {
+    key(k);
     if (const Cell& v = cell(i); v.text) {
-      w.String(v.text, v.size);
+      append_json_string(out, v.text, v.size);
     } else {
-      w.Null();
+      out += "null"sv;
     }
   };
   const auto integer = [&cell](int i) {
@@ -96,56 +177,72 @@ void write_lead_row(JsonWriter& w, const pqxx::row& r, const char* id_key) {
     if (ec != std::errc() || end != x.text + x.size) throw std::runtime_error("lead row: not an integer");
     return v;
   };
-  const auto strings = [&w, &cell](const char* key, int i) {
+  const auto number = [&out](long long v) {
+    char text[24];
+    const auto [end, ec] = std::to_chars(text, text + sizeof text, v);
+    out.append(text, static_cast<std::size_t>(end - text));
+  };
+  const auto strings = [&](std::string_view k, int i) {
+    key(k);
     const Cell& v = cell(i);
-    if (!v.text || (v.size == 2 && v.text[0] == '[' && v.text[1] == ']')) {  // most leads: no words, no tags
-      w.Key(key);
-      w.StartArray();
-      w.EndArray();
+    if (!v.text) {
+      out += "[]"sv;
       return;
     }
-    json::strings(w, key, json_strings(std::string(v.text, v.size)));
+    if (append_plain_string_array(out, v.text, v.size)) return;
+    out += '[';
+    bool first = true;
+    for (const auto& item : json_strings(std::string(v.text, v.size))) {
+      if (!first) out += ',';
+      first = false;
+      append_json_string(out, item.data(), item.size());
+    }
+    out += ']';
   };
-  const auto timestamp = [&w, &cell, &integer](const char* key, int i) {
-    w.Key(key);
+  const auto timestamp = [&](std::string_view k, int i) {
+    key(k);
     if (!cell(i).text) {
-      w.Null();
+      out += "null"sv;
       return;
     }
     char text[sql::kRfc3339MicrosSize];
     sql::rfc3339_micros(integer(i), text);
-    w.String(text, static_cast<rapidjson::SizeType>(sizeof text));
+    out += '"';
+    out.append(text, sizeof text);
+    out += '"';
   };
-  string(id_key, 0);
-  w.Key("version");
-  w.Int(static_cast<int>(integer(14)));
-  string("name", 2);
-  string("phone", 3);
-  string("email", 4);
-  string("program", 5);
-  string("stage", 6);
-  string("source", 7);
-  string("channel", 8);
-  w.Key("score");
+  out += "{\"id\":"sv;
+  append_json_string(out, cell(0).text, cell(0).size);
+  key(",\"version\":"sv);
+  number(integer(14));
+  string(",\"name\":"sv, 2);
+  string(",\"phone\":"sv, 3);
+  string(",\"email\":"sv, 4);
+  string(",\"program\":"sv, 5);
+  string(",\"stage\":"sv, 6);
+  string(",\"source\":"sv, 7);
+  string(",\"channel\":"sv, 8);
+  key(",\"score\":"sv);
   if (cell(9).text) {
-    w.Int(static_cast<int>(integer(9)));
+    number(integer(9));
   } else {
-    w.Null();
+    out += "null"sv;
   }
-  string("tier", 10);
-  strings("score_reasons", 11);
-  strings("intents", 12);
-  string("assigned_to", 13);
-  string("counsellor", 19);
-  string("owner", 20);
-  string("interest", 21);
-  string("session_year", 22);
-  strings("tags", 25);
-  timestamp("last_contacted_at", 23);
-  string("suggested_stage", 26);
-  timestamp("stage_changed_at", 16);
-  timestamp("created_at", 17);
-  timestamp("updated_at", 18);
+  string(",\"tier\":"sv, 10);
+  strings(",\"score_reasons\":"sv, 11);
+  strings(",\"intents\":"sv, 12);
+  string(",\"assigned_to\":"sv, 13);
+  string(",\"counsellor\":"sv, 19);
+  string(",\"owner\":"sv, 20);
+  string(",\"interest\":"sv, 21);
+  string(",\"session_year\":"sv, 22);
+  strings(",\"tags\":"sv, 25);
+  timestamp(",\"last_contacted_at\":"sv, 23);
+  string(",\"suggested_stage\":"sv, 26);
+  timestamp(",\"stage_changed_at\":"sv, 16);
+  timestamp(",\"created_at\":"sv, 17);
+  timestamp(",\"updated_at\":"sv, 18);
+  out += '}';
 }
 
 std::optional<std::string> first_id(const pqxx::result& r) {
@@ -417,9 +514,11 @@ const SortSpec& sort_spec(const std::string& sort) {
 
 void read_page(const pqxx::result& rows, const ListQuery& q, const SortSpec& spec, ListPage& page) {
   int n = 0;
-  rapidjson::StringBuffer buf;
-  JsonWriter w(buf);
-  if (q.items_as_json) w.StartArray();
+  std::string json;
+  if (q.items_as_json) {
+    json.reserve(rows.size() * 640 + 2);  // a lead is ~550–650 bytes
+    json += '[';
+  }
   for (const auto& r : rows) {
     if (r[0].is_null()) continue;  // the one-scan search's empty page (its count row only)
     if (n == q.limit) {
@@ -432,17 +531,16 @@ void read_page(const pqxx::result& rows, const ListQuery& q, const SortSpec& spe
       break;
     }
     if (q.items_as_json) {
-      w.StartObject();
-      write_lead_row(w, r, "id");
-      w.EndObject();
+      if (n > 0) json += ',';
+      append_lead_row(json, r);
     } else {
       page.items.push_back(from_row(r));
     }
     ++n;
   }
   if (q.items_as_json) {
-    w.EndArray();
-    page.items_json.assign(buf.GetString(), buf.GetSize());
+    json += ']';
+    page.items_json = std::move(json);
   }
 }
 

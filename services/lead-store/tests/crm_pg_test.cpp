@@ -386,9 +386,18 @@ TEST_CASE("a list page rendered straight from the rows equals the leads' JSON, o
         l.created_by = "admin";
         l.confidence = {{"name", 0.9}};
       }
+      if (i == 4) {  // plain word lists: copied from PostgreSQL's text, not parsed
+        l.score_reasons = {"name given", "phone given", "program: D3 Akuntansi"};
+        l.intents = {"visit", "register"};
+      }
       if (i != 4) l.score = 10 * i;
       repo::insert(tx, l);
     }
+    // Tags (not written by insert): plain ones, and ones with every escape
+    // (quote, backslash, newline, tab, a control character) and UTF-8.
+    tx.exec0("UPDATE leads.leads SET tags = ARRAY['expo', 'vip', 'open day'] WHERE tenant = 'demo' AND version = 5");
+    tx.exec0("UPDATE leads.leads SET tags = ARRAY['a\"b', 'c\\d', 'e\nf\tg', 'h\x1fi', 'caf\u00e9', ' x , y '] "
+             "WHERE tenant = 'demo' AND version = 4");
   });
   auto both = [&](repo::ListQuery q) {
     q.tenant = "demo";
