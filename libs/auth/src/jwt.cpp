@@ -5,7 +5,9 @@
 
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "leadpipe/auth/crypto.hpp"
 
@@ -85,9 +87,28 @@ std::string_view to_string(Role role) {
   return "unknown";
 }
 
+// Tokens that verified, by the SHA-256 of their text (never the token
+// itself: the map's string comparisons then cannot hint at a stored token's
+// bytes), with what verify_uncached read from them.
+struct JwtVerifier::Verified {
+  static constexpr std::size_t kMaxTokens = 10000;
+  struct Entry {
+    Principal principal;
+    double exp = 0;
+    std::optional<double> nbf;
+  };
+  std::mutex mu;
+  std::unordered_map<std::string, Entry> tokens;
+};
+
 JwtVerifier::JwtVerifier(std::string secret, std::string issuer)
-    : secret_(std::move(secret)), issuer_(std::move(issuer)) {
+    : secret_(std::move(secret)), issuer_(std::move(issuer)), verified_(std::make_shared<Verified>()) {
   if (secret_.empty()) throw std::invalid_argument("JwtVerifier: the secret is empty");
+}
+
+std::size_t JwtVerifier::remembered_tokens() const {
+  std::lock_guard lock(verified_->mu);
+  return verified_->tokens.size();
 }
 
 JwtVerifier& JwtVerifier::set_leeway(std::chrono::seconds leeway) {
@@ -103,6 +124,35 @@ std::optional<Principal> JwtVerifier::verify_at(std::string_view token, std::chr
                                                 std::string* why) const {
   if (token.empty()) return reject(why, "empty token");
   if (token.size() > kMaxTokenBytes) return reject(why, "token too large");
+  const double now_s = static_cast<double>(to_unix(now));
+  const double leeway = static_cast<double>(leeway_.count());
+  const std::string key = sha256_hex(token);
+  {
+    std::lock_guard lock(verified_->mu);
+    if (const auto it = verified_->tokens.find(key); it != verified_->tokens.end()) {
+      const auto& e = it->second;
+      if (now_s >= e.exp + leeway) {
+        verified_->tokens.erase(it);
+        return reject(why, "token expired");
+      }
+      if (e.nbf && now_s + leeway < *e.nbf) return reject(why, "token not yet valid");
+      return e.principal;
+    }
+  }
+  double exp = 0;
+  std::optional<double> nbf;
+  auto principal = verify_uncached(token, now, why, &exp, &nbf);
+  if (principal) {
+    std::lock_guard lock(verified_->mu);
+    if (verified_->tokens.size() >= Verified::kMaxTokens) verified_->tokens.clear();
+    verified_->tokens.insert_or_assign(key, Verified::Entry{*principal, exp, nbf});
+  }
+  return principal;
+}
+
+std::optional<Principal> JwtVerifier::verify_uncached(std::string_view token, std::chrono::system_clock::time_point now,
+                                                      std::string* why, double* exp_out,
+                                                      std::optional<double>* nbf_out) const {
 
   // 1. Shape: header.payload.signature, all three non-empty.
   const auto dot1 = token.find('.');
@@ -169,6 +219,8 @@ std::optional<Principal> JwtVerifier::verify_at(std::string_view token, std::chr
   const auto nbf = time_claim(claims, "nbf", bad);
   if (bad) return reject(why, "malformed nbf claim");
   if (nbf && now_s + leeway < *nbf) return reject(why, "token not yet valid");
+  *exp_out = *exp;
+  *nbf_out = nbf;
 
   if (!issuer_.empty()) {
     const auto iss = string_claim(claims, "iss");

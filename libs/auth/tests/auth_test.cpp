@@ -161,6 +161,48 @@ TEST_CASE("time claims: exp required and enforced, nbf honoured, leeway", "[unit
   CHECK(strict.verify(forge(R"({"alg":"HS256"})", R"({"sub":"u","tenant":"t","role":"admin","exp":)" + future_exp() + ".5}")));
 }
 
+TEST_CASE("a verified token is remembered: same principal, times still checked, nothing else accepted", "[unit]") {
+  const JwtVerifier v(kSecret);
+  const auto now = system_clock::now();
+  const std::string token = issue_token_at(kSecret, kAlice, now, seconds(60));
+  CHECK(v.remembered_tokens() == 0);
+  auto first = v.verify_at(token, now);
+  REQUIRE(first);
+  CHECK(v.remembered_tokens() == 1);
+  auto again = v.verify_at(token, now + seconds(30));  // from memory
+  REQUIRE(again);
+  CHECK(again->subject == "alice");
+  CHECK(again->tenant == "acme");
+  CHECK(again->role == Role::admission_admin);
+  CHECK(v.remembered_tokens() == 1);
+  // A copy of the verifier shares what it remembers.
+  const JwtVerifier copy = v;
+  CHECK(copy.verify_at(token, now + seconds(1)));
+  CHECK(copy.remembered_tokens() == 1);
+
+  // Its signature changed, or its payload, it is another token: verified afresh, refused.
+  std::string tampered = token;
+  char& c = tampered[tampered.size() - 5];  // inside the signature, clear of base64's padding bits
+  c = c == 'A' ? 'B' : 'A';
+  std::string why;
+  CHECK_FALSE(v.verify_at(tampered, now, &why));
+  CHECK(why == "bad token signature");
+  const std::string other_secret = issue_token_at("another-secret-0123456789abcdef012345", kAlice, now, seconds(60));
+  CHECK_FALSE(v.verify_at(other_secret, now));
+  CHECK(v.remembered_tokens() == 1);  // failures are not remembered
+
+  // Expiry is checked on every call, remembered or not: then it is forgotten.
+  CHECK_FALSE(v.verify_at(token, now + seconds(61), &why));
+  CHECK(why == "token expired");
+  CHECK(v.remembered_tokens() == 0);
+
+  // nbf too.
+  const std::string later = issue_token_at(kSecret, kAlice, now, hours(1), "", now + seconds(300));
+  CHECK(v.verify_at(later, now + seconds(301)));
+  CHECK_FALSE(v.verify_at(later, now, &why));  // remembered, but not valid yet at `now`
+  CHECK(why == "token not yet valid");
+}
+
 TEST_CASE("claims: sub, tenant and a known role are required", "[unit]") {
   const JwtVerifier v(kSecret);
   const std::string h = R"({"alg":"HS256","typ":"JWT"})";
