@@ -23,7 +23,7 @@ void strings(JsonWriter& w, const char* key, const std::vector<std::string>& v);
 
 // Writes the lead's members (no braces) — `id_key` is "id" for the API and
 // "lead_id" for event data. The list API writes the same members straight
-// from database rows (repository.cpp, write_lead_row): a member added here
+// from database rows (repository.cpp, append_lead_row): a member added here
 // goes there too (crm_pg_test holds the two byte-equal).
 void write_lead_members(JsonWriter& w, const Lead& lead, const char* id_key);
 

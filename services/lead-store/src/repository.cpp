@@ -1,9 +1,5 @@
 #include "repository.hpp"
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <array>
 #include <charconv>
 #include <stdexcept>
@@ -13,7 +9,6 @@
 #include <leadpipe/outbox/outbox.hpp>
 
 #include "crm_repository.hpp"
-#include "lead_json.hpp"
 #include "sql_values.hpp"
 
 namespace leadpipe::leads::repo {
@@ -161,9 +156,8 @@ void append_lead_row(std::string& out, const pqxx::row& r) {
   }
   const auto cell = [&c](int i) -> const Cell& { return c[static_cast<std::size_t>(i)]; };
   // Each member after the first is written with its `,"key":` prefix.
-  const auto key = [&out](std::string_view prefix) { out += prefix; };
   const auto string = [&](std::string_view k, int i) {
-    key(k);
+    out += k;
     if (const Cell& v = cell(i); v.text) {
       append_json_string(out, v.text, v.size);
     } else {
@@ -183,7 +177,7 @@ void append_lead_row(std::string& out, const pqxx::row& r) {
     out.append(text, static_cast<std::size_t>(end - text));
   };
   const auto strings = [&](std::string_view k, int i) {
-    key(k);
+    out += k;
     const Cell& v = cell(i);
     if (!v.text) {
       out += "[]"sv;
@@ -200,7 +194,7 @@ void append_lead_row(std::string& out, const pqxx::row& r) {
     out += ']';
   };
   const auto timestamp = [&](std::string_view k, int i) {
-    key(k);
+    out += k;
     if (!cell(i).text) {
       out += "null"sv;
       return;
@@ -213,7 +207,7 @@ void append_lead_row(std::string& out, const pqxx::row& r) {
   };
   out += "{\"id\":"sv;
   append_json_string(out, cell(0).text, cell(0).size);
-  key(",\"version\":"sv);
+  out += ",\"version\":"sv;
   number(integer(14));
   string(",\"name\":"sv, 2);
   string(",\"phone\":"sv, 3);
@@ -222,7 +216,7 @@ void append_lead_row(std::string& out, const pqxx::row& r) {
   string(",\"stage\":"sv, 6);
   string(",\"source\":"sv, 7);
   string(",\"channel\":"sv, 8);
-  key(",\"score\":"sv);
+  out += ",\"score\":"sv;
   if (cell(9).text) {
     number(integer(9));
   } else {
