@@ -67,7 +67,8 @@ struct Pool::Impl {
     return std::make_unique<Session>(
         config.url,
         SessionOptions{.application_name = config.application_name,
-                       .statement_timeout = config.statement_timeout},
+                       .statement_timeout = config.statement_timeout,
+                       .generic_plans = config.generic_plans},
         logger);
   }
 

@@ -1,7 +1,9 @@
 #include "leadpipe/pg/session.hpp"
 
 #include <openssl/evp.h>
+#include <pqxx/except>
 #include <pqxx/nontransaction>
+#include <pqxx/transaction_base>
 
 #include <poll.h>
 
@@ -37,6 +39,11 @@ Session::Session(const std::string& url, const SessionOptions& options, log::Log
       tx.exec_params("SELECT set_config('application_name', $1, false)",
                      options.application_name);
     }
+    tx.commit();
+  }
+  if (options.generic_plans) {
+    pqxx::nontransaction tx(conn_);
+    tx.exec("SELECT set_config('plan_cache_mode', 'force_generic_plan', false)");
     tx.commit();
   }
 }
@@ -84,6 +91,22 @@ std::string with_connect_timeout(const std::string& url, std::chrono::seconds ti
   const bool uri = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
   if (uri) return url + (url.find('?') == std::string::npos ? "?" : "&") + param;
   return url.empty() ? param : url + " " + param;
+}
+
+pqxx::result exec_prepared_cached(pqxx::transaction_base& tx, const std::string& sql,
+                                  const std::vector<std::string>& params) {
+  const std::string name = "lp_" + sha256_hex(sql).substr(0, 32);
+  auto& conn = tx.conn();
+  conn.prepare(name, sql);  // a no-op when this connection has it already
+  try {
+    return tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(params));
+  } catch (const pqxx::feature_not_supported&) {
+    // "cached plan must not change result type": a migration altered a column
+    // the statement returns. This execution failed without effect; forget the
+    // statement (prepared again on next use) and run this one unprepared.
+    conn.unprepare(name);
+    return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+  }
 }
 
 std::string sha256_hex(std::string_view data) {

@@ -449,3 +449,58 @@ TEST_CASE_METHOD(Fixture, "healthy() follows the database within its cache time"
   CHECK(testing::wait_until([&] { return !pool.healthy(); }, std::chrono::seconds(5)));
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
 }
+
+TEST_CASE_METHOD(Fixture, "exec_prepared_cached prepares a text once per connection and survives a changed result type",
+                 "[pg]") {
+  pg::Pool pool({.url = url, .size = 1, .application_name = app}, leadpipe::log::root());
+  pool.with([](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec("CREATE TABLE things (id int PRIMARY KEY, label text)");
+    tx.exec("INSERT INTO things SELECT g, 'thing ' || g FROM generate_series(1, 20) g");
+  });
+  const std::string sql = "SELECT label FROM things WHERE id = $1";
+  pool.with([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    for (int id : {3, 7, 3, 11, 5, 9, 13}) {  // past PostgreSQL's five custom plans
+      const auto r = pg::exec_prepared_cached(tx, sql, {std::to_string(id)});
+      REQUIRE(r.size() == 1);
+      CHECK(r[0][0].as<std::string>() == "thing " + std::to_string(id));
+    }
+    // One server-side statement for the text, executed every time.
+    const auto prepared = tx.exec_params1(
+        "SELECT count(*), sum(generic_plans + custom_plans) FROM pg_prepared_statements WHERE statement = $1", sql);
+    CHECK(prepared[0].as<int>() == 1);
+    CHECK(prepared[1].as<int>() == 7);
+  });
+  // A migration changes the column the prepared statement returns: the next
+  // call still answers (unprepared, then prepared afresh).
+  pool.with([](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec("ALTER TABLE things ALTER COLUMN label TYPE varchar(40)");
+  });
+  pool.with([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    CHECK(pg::exec_prepared_cached(tx, sql, {"4"})[0][0].as<std::string>() == "thing 4");
+    CHECK(pg::exec_prepared_cached(tx, sql, {"6"})[0][0].as<std::string>() == "thing 6");
+  });
+}
+
+TEST_CASE_METHOD(Fixture, "a pool with generic_plans plans without the parameters' values", "[pg]") {
+  pg::Pool generic({.url = url, .size = 1, .application_name = app, .generic_plans = true}, leadpipe::log::root());
+  pg::Pool plain({.url = url, .size = 1, .application_name = app + "p"}, leadpipe::log::root());
+  auto mode = [](pg::Pool& p) {
+    return p.with([](pqxx::connection& c) {
+      pqxx::nontransaction tx(c);
+      return tx.exec1("SHOW plan_cache_mode")[0].as<std::string>();
+    });
+  };
+  CHECK(mode(generic) == "force_generic_plan");
+  CHECK(mode(plain) == "auto");
+  generic.with([](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    const auto r = pg::exec_prepared_cached(tx, "SELECT $1::int + 1", {"41"});
+    CHECK(r[0][0].as<int>() == 42);
+    CHECK(tx.exec1("SELECT generic_plans FROM pg_prepared_statements WHERE statement = 'SELECT $1::int + 1'")[0]
+              .as<int>() == 1);
+  });
+}

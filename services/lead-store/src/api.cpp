@@ -360,9 +360,20 @@ awaitable<Response> list_leads(ApiDeps& d, Request& req) {
   auto query = parse_list_query(req, who);
   query.items_as_json = true;  // rendered straight from the rows (repo::list)
   query.estimates = d.estimates.get();
+  // A page with one plan for every value (repo::plan_is_value_independent)
+  // runs on the board pool's generic-plan connections. Which it is shows once
+  // the tenant's pipeline has resolved the view and sort: from the cache here,
+  // or, on a miss, in the general pool's run below (which fills the cache).
+  pg::Pool* pool = &d.pool;
+  bool resolved = false;
+  if (auto hit = d.pipelines->get(query.tenant); hit && *hit) {
+    resolve_stages(query, **hit);
+    resolved = true;
+    if (d.board_pool && repo::plan_is_value_independent(query)) pool = d.board_pool;
+  }
   // Callables passed to co_await'ed calls are named locals: GCC 12 destroys
   // lambda temporaries inside a co_await expression twice.
-  auto run = [query, &d](pqxx::connection& c) mutable {
+  auto run = [query, resolved, &d](pqxx::connection& c) mutable {
     // No BEGIN/COMMIT: a list is the page plus, only when the page is full,
     // the total (an EXPLAIN, or a capped count); a search adds its word
     // expansion and counts with its page (repo::list). The total may then see
@@ -370,7 +381,7 @@ awaitable<Response> list_leads(ApiDeps& d, Request& req) {
     // repo::kExactTotalLimit are estimates anyway, and later pages are read at
     // later moments whatever we do.
     pqxx::nontransaction tx(c);
-    resolve_stages(query, cached_pipeline(d, tx, query.tenant));
+    if (!resolved) resolve_stages(query, cached_pipeline(d, tx, query.tenant));
     try {
       return repo::list(tx, query);
     } catch (const std::invalid_argument&) {
@@ -378,7 +389,7 @@ awaitable<Response> list_leads(ApiDeps& d, Request& req) {
                       {{"cursor", "not a cursor returned by this API for this sort"}});
     }
   };
-  auto page = co_await d.pool.async(std::move(run));
+  auto page = co_await pool->async(std::move(run));
   // The items are already JSON (repo::list renders them from the rows);
   // they are appended as one block — rapidjson's RawValue copies byte by
   // byte, which for a 50-lead page was 3.5 % of the request's CPU.

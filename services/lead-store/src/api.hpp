@@ -24,6 +24,11 @@ struct ApiDeps {
   // connections from the board's requests. nullptr: `pool`.
   pg::Pool* bulk_pool = nullptr;
   pg::Pool& bulk() const { return bulk_pool ? *bulk_pool : pool; }
+  // List pages whose plan is the same for every value of their parameters
+  // (repo::plan_is_value_independent) run here: connections with generic
+  // plans (pg::PoolConfig::generic_plans), so each prepared page is planned
+  // once per connection. Nothing else may run on them. nullptr: `pool`.
+  pg::Pool* board_pool = nullptr;
   // Tenant pipelines for read paths (the list's view=actionable and stage
   // names, counts, export): a list request costs no pipeline read. Writes
   // (stage moves, merges, pipeline edits) read the stored definition in their

@@ -41,6 +41,15 @@ int main() {
     // 8 connections the list's p99 was 2-4x that at 3).
     const auto pool_size = env.integer("LEADSTORE_PG_POOL_SIZE", 3, 1, 128,
                                        "PostgreSQL connections for CRM API requests (about the database's cores)");
+    // A third, for the board's plainest pages (repo::plan_is_value_independent:
+    // the tenant, its stages, a stage's tier, in an index's order). Its
+    // connections plan every statement without the parameters' values and
+    // keep the plan of each prepared page: a list page then costs PostgreSQL
+    // about 60 % of the CPU of one planned afresh (bench/README.md, Leads).
+    const auto board_pool_size =
+        env.integer("LEADSTORE_PG_BOARD_POOL_SIZE", 3, 1, 128,
+                    "PostgreSQL connections for list pages whose plan does not depend on the filter's values "
+                    "(generic plans, kept per prepared statement)");
     const auto worker_pool_size =
         env.integer("LEADSTORE_PG_WORKER_POOL_SIZE", 6, 1, 128,
                     "PostgreSQL connections for the Kafka consumers, the live feed, the follow-up scheduler and "
@@ -80,6 +89,11 @@ int main() {
     leads::metrics::install(registry);  // automatic assignment, duplicate candidates
     pg::Pool pool({.url = pg_url, .size = static_cast<std::size_t>(pool_size), .application_name = "lead-store"},
                   logger, registry);
+    pg::Pool board_pool({.url = pg_url,
+                         .size = static_cast<std::size_t>(board_pool_size),
+                         .application_name = "lead-store-board",
+                         .generic_plans = true},
+                        logger, registry);
     pg::Pool worker_pool({.url = pg_url,
                           .size = static_cast<std::size_t>(worker_pool_size),
                           .application_name = "lead-store-worker"},
@@ -110,6 +124,7 @@ int main() {
     auto api_deps = std::make_shared<leads::ApiDeps>(
         leads::ApiDeps{pool, verifier, logger, region});
     api_deps->bulk_pool = &worker_pool;
+    api_deps->board_pool = &board_pool;
     api_deps->estimates =
         std::make_shared<leads::repo::EstimateCache>(std::chrono::milliseconds(estimate_cache_ms), 10000);
     api_deps->pipelines = std::make_shared<runtime::TtlCache<leads::Pipeline>>(

@@ -7,6 +7,7 @@
 
 #include <leadpipe/events/cloud_event.hpp>
 #include <leadpipe/outbox/outbox.hpp>
+#include <leadpipe/pg/session.hpp>
 
 #include "crm_repository.hpp"
 #include "sql_values.hpp"
@@ -453,8 +454,8 @@ Where build_where(pqxx::transaction_base& tx, const ListQuery& q) {
     const auto words = search_terms(*q.q);
     std::optional<std::string> tsq;
     if (!words.empty()) {
-      const auto r = tx.exec_params1("SELECT leads.search_query($1::text[])::text", pg_array(words));
-      if (!r[0].is_null()) tsq = r[0].as<std::string>();
+      const auto r = pg::exec_prepared_cached(tx, "SELECT leads.search_query($1::text[])::text", {pg_array(words)});
+      if (r.size() == 1 && !r[0][0].is_null()) tsq = r[0][0].as<std::string>();
     }
     if (!tsq) {
       clause += "FALSE";  // no word typed, or a word no lead has: no name or e-mail matches
@@ -475,6 +476,16 @@ Where build_where(pqxx::transaction_base& tx, const ListQuery& q) {
     w.sql += " AND " + clause + ")";
   }
   return w;
+}
+
+// The row count a prepared page fetches: limit + 1 rounded up to one of a few
+// sizes, so the texts (each one a prepared statement per connection) stay
+// few; read_page stops after limit + 1 rows.
+int prepared_fetch_count(int limit) {
+  for (int n : {2, 11, 26, 51, 101, 201}) {
+    if (n >= limit + 1) return n;
+  }
+  return limit + 1;
 }
 
 // Sort orders and their keyset: ORDER BY, the cursor key expressions (as text)
@@ -580,6 +591,25 @@ std::optional<ListPage> list_search(pqxx::transaction_base& tx, const ListQuery&
 
 }  // namespace
 
+// The page's plan: the tenant alone, or with a single stage (and a tier), is
+// served in the sort's order by one index (leads_tenant_created, _updated,
+// _score_keyset, _stage_created, _stage_tier_created: migrations 0008-0013),
+// so PostgreSQL walks that index and stops at the limit for any tenant or
+// stage. A page of several stages (the actionable view, every sort's default
+// list) walks the sort's index skipping the leads in other stages, the plan
+// the values would choose too unless those stages hold only a sliver of the
+// tenant's leads (an actionable view seldom does). Every other filter (tags,
+// search, assignee, dates, a role's scope…) decides between plans by how many
+// leads it matches, so those pages are planned afresh each time.
+bool plan_is_value_independent(const ListQuery& q) {
+  const bool other_filters = q.scope_owner || q.scope_person || q.interest || !q.tags.empty() || q.assigned_to ||
+                             q.counsellor || q.owner || q.source || q.session_year || q.created_from ||
+                             q.created_to || q.updated_from || q.updated_to || q.overdue || (q.q && !q.q->empty());
+  if (other_filters) return false;
+  if (!q.tier) return true;
+  return q.sort == "recent" && q.stages.size() == 1;  // only leads_tenant_stage_tier_created has the tier
+}
+
 ListPage list(pqxx::transaction_base& tx, const ListQuery& q) {
   auto w = build_where(tx, q);
   const auto filter_sql = w.sql;        // the page below adds the cursor and limit to w
@@ -615,12 +645,19 @@ ListPage list(pqxx::transaction_base& tx, const ListQuery& q) {
     if (auto found = list_search(tx, q, spec, filter_sql, cursor_sql, w.params, key_cols)) return std::move(*found);
   }
 
-  w.params.push_back(std::to_string(q.limit + 1));
   pqxx::result rows;
   try {
-    rows = tx.exec_params("SELECT " + kLeadColumns + key_cols + " FROM leads.leads WHERE " + filter_sql + cursor_sql +
-                              " ORDER BY " + spec.order + " LIMIT " + w.next() + "::int",
-                          pqxx::prepare::make_dynamic_params(w.params));
+    const std::string page_sql =
+        "SELECT " + kLeadColumns + key_cols + " FROM leads.leads WHERE " + filter_sql + cursor_sql + " ORDER BY " + spec.order;
+    if (plan_is_value_independent(q)) {
+      // The row count is part of the text: with `LIMIT $n` PostgreSQL costs a
+      // generic plan for a tenth of the table and never prefers it.
+      rows = pg::exec_prepared_cached(tx, page_sql + " LIMIT " + std::to_string(prepared_fetch_count(q.limit)),
+                                      w.params);
+    } else {
+      w.params.push_back(std::to_string(q.limit + 1));
+      rows = tx.exec_params(page_sql + " LIMIT " + w.next() + "::int", pqxx::prepare::make_dynamic_params(w.params));
+    }
   } catch (const pqxx::data_exception&) {
     throw std::invalid_argument("malformed cursor");  // a forged key that does not cast
   }

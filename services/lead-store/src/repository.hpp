@@ -93,6 +93,13 @@ struct ListPage {
 // Throws std::invalid_argument for a malformed cursor.
 ListPage list(pqxx::transaction_base& tx, const ListQuery& q);
 
+// True when list(q)'s page has one best plan whatever the values of its
+// parameters (tenant, stages, a single stage's tier; no other filter): list()
+// then runs it as a prepared statement, and it may run on a connection with
+// generic plans (pg::PoolConfig::generic_plans). Stages must be resolved
+// (no view placeholder).
+bool plan_is_value_independent(const ListQuery& q);
+
 // Ids of every live lead matching the filter (no pagination; for bulk actions),
 // at most `max`.
 std::vector<std::string> matching_ids(pqxx::transaction_base& tx, const ListQuery& q, int max);

@@ -7,6 +7,7 @@
 #include "lead_edit.hpp"
 #include "lead_json.hpp"
 #include "permissions.hpp"
+#include "repository.hpp"
 #include "sql_values.hpp"
 
 using namespace leadpipe;
@@ -195,4 +196,35 @@ TEST_CASE("JSON columns parse without the heap when small and still whole when l
   CHECK(conf.size() == 2);
   CHECK(conf.at("name") == Approx(0.9));
   CHECK(sql::json_string_map(R"({"city":"Bandung","n":3})") == std::map<std::string, std::string>{{"city", "Bandung"}});
+}
+
+TEST_CASE("only pages one index serves in order for any value count as value-independent plans", "[unit]") {
+  using leadpipe::leads::repo::ListQuery;
+  using leadpipe::leads::repo::plan_is_value_independent;
+  auto q = [](auto&& edit) {
+    ListQuery l;
+    l.tenant = "t";
+    edit(l);
+    return l;
+  };
+  auto none = [](ListQuery&) {};
+  CHECK(plan_is_value_independent(q(none)));
+  CHECK(plan_is_value_independent(q([](ListQuery& l) { l.stages = {"new"}; })));
+  CHECK(plan_is_value_independent(q([](ListQuery& l) { l.stages = {"new", "contacted", "qualified"}; })));
+  CHECK(plan_is_value_independent(q([](ListQuery& l) { l.stages = {"new"}; l.tier = "hot"; })));
+  CHECK(plan_is_value_independent(q([](ListQuery& l) { l.sort = "score"; l.stages = {"new", "contacted"}; })));
+  CHECK(plan_is_value_independent(q([](ListQuery& l) { l.sort = "updated"; l.cursor = "abc"; })));
+  // A tier without one stage, or outside the newest-first sort: no index has it in that order.
+  CHECK_FALSE(plan_is_value_independent(q([](ListQuery& l) { l.tier = "hot"; })));
+  CHECK_FALSE(plan_is_value_independent(q([](ListQuery& l) { l.stages = {"new", "lost"}; l.tier = "hot"; })));
+  CHECK_FALSE(plan_is_value_independent(q([](ListQuery& l) { l.sort = "score"; l.stages = {"new"}; l.tier = "hot"; })));
+  // Filters whose frequency picks the plan, and a role's scope.
+  CHECK_FALSE(plan_is_value_independent(q([](ListQuery& l) { l.tags = {"vip"}; })));
+  CHECK_FALSE(plan_is_value_independent(q([](ListQuery& l) { l.q = "budi"; })));
+  CHECK_FALSE(plan_is_value_independent(q([](ListQuery& l) { l.assigned_to = "tc-1"; })));
+  CHECK_FALSE(plan_is_value_independent(q([](ListQuery& l) { l.scope_person = "c-1"; })));
+  CHECK_FALSE(plan_is_value_independent(q([](ListQuery& l) { l.scope_owner = "sh-1"; })));
+  CHECK_FALSE(plan_is_value_independent(q([](ListQuery& l) { l.created_from = "2026-01-01T00:00:00Z"; })));
+  CHECK_FALSE(plan_is_value_independent(q([](ListQuery& l) { l.overdue = true; })));
+  CHECK_FALSE(plan_is_value_independent(q([](ListQuery& l) { l.source = "vendor"; })));
 }

@@ -66,6 +66,7 @@ struct PoolConfig {
   std::chrono::milliseconds acquire_timeout{5000};
   std::chrono::milliseconds statement_timeout{10000};  // set on every new connection; 0 = server default
   std::string application_name;                        // shows in pg_stat_activity
+  bool generic_plans = false;                          // SessionOptions::generic_plans on every connection
 };
 
 class Pool {

@@ -12,12 +12,15 @@
 
 #include <pqxx/connection>
 #include <pqxx/errorhandler>
+#include <pqxx/result>
+#include <pqxx/transaction_base>
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace leadpipe::pg {
 
@@ -25,6 +28,11 @@ struct SessionOptions {
   std::string application_name;                      // empty: keep the server's / URL's
   std::chrono::milliseconds statement_timeout{0};    // 0: keep the server's / URL's
   std::chrono::seconds connect_timeout{5};           // applied unless the URL sets one
+  // plan_cache_mode = force_generic_plan for the session: every statement
+  // with parameters, prepared or not, is planned without their values. Only
+  // for connections that run nothing but statements whose best plan is the
+  // same for every value (see exec_prepared_cached).
+  bool generic_plans = false;
 };
 
 class Session {
@@ -62,6 +70,22 @@ class Session {
 // `url` (a libpq key=value string or a postgres:// URI) with connect_timeout
 // added when it does not set one already.
 std::string with_connect_timeout(const std::string& url, std::chrono::seconds timeout);
+
+// Runs `sql` with its text parameters as a named prepared statement of tx's
+// connection, prepared there on first use (named after the text's SHA-256,
+// so the same text is the same statement on every call). PostgreSQL then
+// skips parsing and analysis, and after five executions it may keep a
+// generic plan instead of planning again: for a list page at 1M leads that
+// halves the server's CPU per statement (bench/README.md, Leads).
+//
+// Use it only for statements whose best plan does not depend on the
+// parameters' values (an equality the index serves in order, not a tag or
+// a search term whose frequency decides between two plans), and only for a
+// bounded set of texts: every text stays prepared on its connection for the
+// connection's lifetime. A statement whose result type a migration changed
+// ("cached plan must not change result type") is dropped and run unprepared.
+pqxx::result exec_prepared_cached(pqxx::transaction_base& tx, const std::string& sql,
+                                  const std::vector<std::string>& params);
 
 // Lower-case hex SHA-256 of `data` (OpenSSL).
 std::string sha256_hex(std::string_view data);
