@@ -448,20 +448,31 @@ Where build_where(pqxx::transaction_base& tx, const ListQuery& q) {
     // Names and e-mails match by word prefix through the GIN index on the
     // stored search_doc (migration 0009), each prefix expanded to the
     // words that exist (leads.search_query, migration 0011: GIN intersects
-    // exact words far faster than prefixes). The tsquery goes back in as a
+    // exact words far faster than prefixes). Two or more words typed search
+    // the word pairs' index instead when the search has that form
+    // (leads.search_queries, migration 0015: "agus putr" reads the few
+    // hundred entries of 'agus putra' | 'agus putri', not the tens of
+    // thousands of 'agus' and of 'putra'). The tsquery goes back in as a
     // constant, so the planner estimates its rows and uses the index.
     std::string clause = "(";
     const auto words = search_terms(*q.q);
     std::optional<std::string> tsq;
+    bool pairs = false;
     if (!words.empty()) {
-      const auto r = pg::exec_prepared_cached(tx, "SELECT leads.search_query($1::text[])::text", {pg_array(words)});
-      if (r.size() == 1 && !r[0][0].is_null()) tsq = r[0][0].as<std::string>();
+      const auto r = pg::exec_prepared_cached(
+          tx, "SELECT words::text, pairs::text FROM leads.search_queries($1::text[])", {pg_array(words)});
+      if (r.size() == 1 && !r[0][1].is_null()) {
+        tsq = r[0][1].as<std::string>();
+        pairs = true;
+      } else if (r.size() == 1 && !r[0][0].is_null()) {
+        tsq = r[0][0].as<std::string>();
+      }
     }
     if (!tsq) {
       clause += "FALSE";  // no word typed, or a word no lead has: no name or e-mail matches
     } else {
       w.params.push_back(*tsq);
-      clause += "search_doc @@ " + w.next() + "::tsquery";
+      clause += (pairs ? "leads.search_pair_document(search_doc) @@ " : "search_doc @@ ") + w.next() + "::tsquery";
     }
     // "0812-3456" matches +62812 3456…: compare digits, dropping a trunk 0.
     std::string digits;

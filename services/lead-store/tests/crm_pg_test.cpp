@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include <leadpipe/events/cloud_event.hpp>
 #include <leadpipe/log/log.hpp>
@@ -230,6 +231,88 @@ TEST_CASE("search q= matches word prefixes of name and e-mail, and partial phone
   });
   CHECK(page.total == 70);
   CHECK(found("member1069").size() == 1);
+  CHECK(found("member rina").empty());  // "member" stays a prefix: the word form, no pairs
+}
+
+TEST_CASE("two-word searches use the word pairs' index and find exactly what the word search finds", "[pg]") {
+  Db db;
+  const std::vector<std::string> firsts{"Budi", "Budiman", "Agus", "Santi", "Putri"};
+  const std::vector<std::string> lasts{"Santoso", "Putra", "Putri", "Budi", "Agustina"};
+  int n = 0;
+  for (const auto& f : firsts) {
+    for (const auto& l : lasts) {
+      db.create("demo", f + " " + l, "+628125500" + std::to_string(1000 + n++));
+    }
+  }
+  auto other = db.create("acme", "Budi Santoso", "+6281255009999");  // another tenant
+  pg::transact(db.pool, [&](pqxx::work& tx) {
+    // Words from the e-mail pair up with the name's too.
+    tx.exec("UPDATE leads.leads SET email = 'agus.hartono@example.com' WHERE name = 'Agus Putra'");
+  });
+  // The forms leads.search_queries gives (migration 0015).
+  auto forms = [&](const std::string& typed) {
+    return db.pool.with([&](pqxx::connection& c) {
+      pqxx::read_transaction tx(c);
+      const auto r = tx.exec_params1("SELECT words::text, pairs::text FROM leads.search_queries($1::text[])", typed);
+      return std::pair<std::string, std::string>{r[0].is_null() ? "NULL" : r[0].as<std::string>(),
+                                                 r[1].is_null() ? "NULL" : r[1].as<std::string>()};
+    });
+  };
+  const std::string agus_putr = "'agus putra' | 'agus putri' | 'agustina putra' | 'agustina putri'";
+  CHECK(forms("{agus,putr}").second == agus_putr);
+  CHECK(forms("{putr,agus}").second == agus_putr);  // byte order within a pair
+  CHECK(forms("{budi,sant,put}").second ==
+        "( 'budi santi' | 'budi santoso' | 'budiman santi' | 'budiman santoso' ) & "
+        "( 'putra santi' | 'putra santoso' | 'putri santi' | 'putri santoso' )");
+  CHECK(forms("{budi}").second == "NULL");      // one word
+  CHECK(forms("{bu,budi}").second == "NULL");   // the terms share 'budi'
+  CHECK(forms("{budi,zzz}").first == "NULL");   // nothing matches
+  CHECK(forms("{budi,zzz}").second == "NULL");
+  // Through the list: the same leads as the word query over search_doc.
+  auto listed = [&](const std::string& text) {
+    repo::ListQuery q;
+    q.tenant = "demo";
+    q.q = text;
+    q.limit = 200;
+    auto page = db.pool.with([&](pqxx::connection& conn) {
+      pqxx::read_transaction tx(conn);
+      return repo::list(tx, q);
+    });
+    std::set<std::string> ids;
+    for (const auto& l : page.items) ids.insert(l.id);
+    CHECK(page.total == static_cast<long long>(ids.size()));
+    return ids;
+  };
+  auto by_words = [&](const std::string& typed) {
+    return db.pool.with([&](pqxx::connection& c) {
+      pqxx::read_transaction tx(c);
+      std::set<std::string> ids;
+      for (const auto& r : tx.exec_params(
+               "SELECT id::text FROM leads.leads WHERE tenant = 'demo' AND search_doc @@ leads.search_query($1::text[])",
+               typed)) {
+        ids.insert(r[0].as<std::string>());
+      }
+      return ids;
+    });
+  };
+  for (const auto& [text, typed] : std::vector<std::pair<std::string, std::string>>{
+           {"agus putr", "{agus,putr}"},
+           {"budi sant", "{budi,sant}"},
+           {"sant budi", "{sant,budi}"},
+           {"putri budi", "{putri,budi}"},
+           {"agus putr hart", "{agus,putr,hart}"},  // three terms: two pairs
+           {"agus hart", "{agus,hart}"},  // one word of the name, one of the e-mail
+           {"putra hartono", "{putra,hartono}"},
+           {"bu budi", "{bu,budi}"},      // no pair form: one word can match both terms
+           {"putri putri", "{putri,putri}"}}) {
+    INFO(text);
+    const auto got = listed(text);
+    CHECK(got == by_words(typed));
+    CHECK_FALSE(got.empty());
+    CHECK(got.count(other.id) == 0);
+  }
+  CHECK(listed("putri putri").size() == 9);  // "Putri X" and "X Putri": 5 + 5, "Putri Putri" once
+  CHECK(listed("budi santoso").size() == 2);  // "Budi Santoso", "Budiman Santoso"
 }
 
 TEST_CASE("list filters: view, tags, overdue, scopes, score sort with keyset pagination, counts", "[pg]") {
