@@ -48,12 +48,12 @@ def main():
             last[pid][1] = {int(n): v for n, v in PARAM.findall(rest)}
     for stmts in per_pid.values():
         # The request's statements all read leads.leads (page, count, EXPLAIN),
-        # leads.pipelines or, for a search, leads.search_query (the word
+        # leads.pipelines or, for a search, leads.search_queries (the word
         # expansion); the pool may lend the same session to the outbox
         # relay or the follow-up scheduler in between, whose statements are
         # left out.
         mine = [(sql, params) for sql, params in stmts
-                if ("leads.leads" in sql or "leads.pipelines" in sql or "leads.search_query" in sql)
+                if ("leads.leads" in sql or "leads.pipelines" in sql or "leads.search_queries" in sql)
                 and "leads.outbox" not in sql and "leads.followups" not in sql]
         if not any("FROM leads.leads" in sql for sql, _ in mine):
             continue

@@ -33,36 +33,52 @@ CREATE FUNCTION leads.search_expansion(typed text) RETURNS text[]
         WHERE s.word >= (lower(typed) COLLATE "C") AND s.word < ((lower(typed) || chr(1114111)) COLLATE "C")
         ORDER BY s.word LIMIT 65) v $$;
 
--- Both forms of a search in one call: `words`, the tsquery over search_doc
--- (leads.search_query: NULL when a typed word starts no known word), and
--- `pairs`, the same search over leads.search_pair_document(search_doc), or
--- NULL when it has no pair form (one word typed, a word kept a prefix, two
--- neighbouring terms sharing a word, or more than 64 pairs for two terms).
+-- Both forms of a search in one call, each typed word expanded once:
+-- `words`, the tsquery over search_doc (the same as leads.search_query;
+-- NULL when a typed word starts no known word), and `pairs`, the same search
+-- over leads.search_pair_document(search_doc), or NULL when it has no pair
+-- form (one word typed, a word kept a prefix, two neighbouring terms sharing
+-- a word, or more than 64 pairs for two terms).
 CREATE FUNCTION leads.search_queries(typed text[], OUT words tsquery, OUT pairs tsquery)
   LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
   i int;
-  a text[];
-  b text[];
+  prev text[];
+  cur text[];
   alternatives text;
-  parts text[] := '{}';
+  word_parts text[] := '{}';
+  pair_parts text[] := '{}';
+  pairable boolean := cardinality(typed) >= 2;
 BEGIN
-  words := leads.search_query(typed);
+  words := NULL;
   pairs := NULL;
-  IF words IS NULL OR cardinality(typed) < 2 THEN
+  IF typed IS NULL OR cardinality(typed) = 0 THEN
     RETURN;
   END IF;
-  b := leads.search_expansion(typed[1]);
-  FOR i IN 2 .. cardinality(typed) LOOP
-    a := b;
-    b := leads.search_expansion(typed[i]);
-    IF a IS NULL OR b IS NULL OR a && b OR cardinality(a) * cardinality(b) > 64 THEN
-      RETURN;
+  FOR i IN 1 .. cardinality(typed) LOOP
+    cur := leads.search_expansion(typed[i]);
+    IF cur IS NULL THEN
+      word_parts := word_parts || (leads.tsquery_lexeme(lower(typed[i])) || ':*');
+      pairable := false;
+    ELSIF cardinality(cur) = 0 THEN
+      RETURN;  -- a word no lead has: nothing matches
+    ELSE
+      word_parts := word_parts || ('(' || (SELECT string_agg(leads.tsquery_lexeme(f), ' | ') FROM unnest(cur) f) || ')');
+      IF pairable AND i > 1 THEN
+        IF prev && cur OR cardinality(prev) * cardinality(cur) > 64 THEN
+          pairable := false;
+        ELSE
+          SELECT string_agg(leads.tsquery_lexeme(p.pair), ' | ' ORDER BY p.pair COLLATE "C") INTO alternatives
+            FROM (SELECT CASE WHEN (x COLLATE "C") < (y COLLATE "C") THEN x || ' ' || y ELSE y || ' ' || x END AS pair
+                  FROM unnest(prev) x, unnest(cur) y) p;
+          pair_parts := pair_parts || ('(' || alternatives || ')');
+        END IF;
+      END IF;
     END IF;
-    SELECT string_agg(leads.tsquery_lexeme(p.pair), ' | ' ORDER BY p.pair COLLATE "C") INTO alternatives
-      FROM (SELECT CASE WHEN (x COLLATE "C") < (y COLLATE "C") THEN x || ' ' || y ELSE y || ' ' || x END AS pair
-            FROM unnest(a) x, unnest(b) y) p;
-    parts := parts || ('(' || alternatives || ')');
+    prev := cur;
   END LOOP;
-  pairs := array_to_string(parts, ' & ')::tsquery;
+  words := array_to_string(word_parts, ' & ')::tsquery;
+  IF pairable THEN
+    pairs := array_to_string(pair_parts, ' & ')::tsquery;
+  END IF;
 END $$;

@@ -39,8 +39,12 @@ int main() {
     // from the pool (first come, first served) into the server and the
     // kernel's scheduler, which serve no order (bench/README.md, "Leads": at
     // 8 connections the list's p99 was 2-4x that at 3).
-    const auto pool_size = env.integer("LEADSTORE_PG_POOL_SIZE", 3, 1, 128,
-                                       "PostgreSQL connections for CRM API requests (about the database's cores)");
+    // Two: the searches and filtered pages it serves take milliseconds of
+    // CPU each, and a third at once on a 2-core server only time-slices
+    // them (p99 of tag / phone / name pages 18-36 ms at 3 against 9-14 ms
+    // at 2, same throughput; bench/README.md, "Leads").
+    const auto pool_size = env.integer("LEADSTORE_PG_POOL_SIZE", 2, 1, 128,
+                                       "PostgreSQL connections for CRM API requests (the database's cores)");
     // A third, for the board's plainest pages (repo::plan_is_value_independent:
     // the tenant, its stages, a stage's tier, in an index's order). Its
     // connections plan every statement without the parameters' values and

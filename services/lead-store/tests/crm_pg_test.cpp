@@ -264,6 +264,16 @@ TEST_CASE("two-word searches use the word pairs' index and find exactly what the
   CHECK(forms("{budi,sant,put}").second ==
         "( 'budi santi' | 'budi santoso' | 'budiman santi' | 'budiman santoso' ) & "
         "( 'putra santi' | 'putra santoso' | 'putri santi' | 'putri santoso' )");
+  // Its word form is leads.search_query's.
+  for (const char* typed : {"{budi,sant}", "{agus,putr,hart}", "{bu,budi}", "{budi}", "{b,putri}", "{budi,zzz}"}) {
+    INFO(typed);
+    const auto same = db.pool.with([&](pqxx::connection& c) {
+      pqxx::read_transaction tx(c);
+      return tx.exec_params1("SELECT (SELECT words FROM leads.search_queries($1::text[])) IS NOT DISTINCT FROM "
+                             "leads.search_query($1::text[])", typed)[0].as<bool>();
+    });
+    CHECK(same);
+  }
   CHECK(forms("{budi}").second == "NULL");      // one word
   CHECK(forms("{bu,budi}").second == "NULL");   // the terms share 'budi'
   CHECK(forms("{budi,zzz}").first == "NULL");   // nothing matches
