@@ -37,6 +37,23 @@ std::string make_db() {
   return url;
 }
 
+// Runs fn while another thread holds the pool's only connection.
+template <typename F>
+void holding_while(pg::Pool& pool, F&& fn) {
+  std::promise<void> holding, release;
+  auto released = release.get_future().share();
+  std::thread holder([&] {
+    pool.with([&](pqxx::connection&) {
+      holding.set_value();
+      released.wait();
+    });
+  });
+  holding.get_future().wait();
+  fn();
+  release.set_value();
+  holder.join();
+}
+
 }  // namespace
 
 TEST_CASE("a CSV import runs on the bulk pool: it succeeds while the API pool's only connection is held", "[pg]") {
@@ -63,27 +80,18 @@ TEST_CASE("a CSV import runs on the bulk pool: it succeeds while the API pool's 
   const auto bearer = "Bearer " + auth::issue_token(kSecret, {"admin-1", "demo", auth::Role::admin},
                                                      std::chrono::minutes(10));
 
-  // Hold the API pool's connection until the import has answered.
-  std::promise<void> holding, release;
-  auto released = release.get_future().share();
-  std::thread holder([&] {
-    api_pool.with([&](pqxx::connection&) {
-      holding.set_value();
-      released.wait();
-    });
+  // While the API pool's connection is held: the import answers; a list
+  // request gets no connection within the acquire timeout, so 503 with
+  // Retry-After, not a 500.
+  httpclient::ClientResponse imported, starved;
+  holding_while(api_pool, [&] {
+    const std::string csv = "name,phone,email\nAyu Lestari,+6281234500001,ayu@example.com\nBudi,+6281234500002,\n";
+    imported = httpclient::request("POST", base + "/api/v1/leads/import",
+                                   {{"Authorization", bearer}, {"Content-Type", "text/csv"}}, csv,
+                                   std::chrono::seconds(20));
+    starved = httpclient::request("GET", base + "/api/v1/leads", {{"Authorization", bearer}}, {},
+                                  std::chrono::seconds(20));
   });
-  holding.get_future().wait();
-
-  const std::string csv = "name,phone,email\nAyu Lestari,+6281234500001,ayu@example.com\nBudi,+6281234500002,\n";
-  const auto imported = httpclient::request("POST", base + "/api/v1/leads/import",
-                                            {{"Authorization", bearer}, {"Content-Type", "text/csv"}}, csv,
-                                            std::chrono::seconds(20));
-  // While the API pool is still held, a list request gets no connection
-  // within the acquire timeout: 503 with Retry-After, not a 500.
-  const auto starved = httpclient::request("GET", base + "/api/v1/leads", {{"Authorization", bearer}}, {},
-                                           std::chrono::seconds(20));
-  release.set_value();
-  holder.join();
 
   CHECK(imported.status == 200);
   rapidjson::Document d;
@@ -184,20 +192,6 @@ TEST_CASE("list pages with one plan for every value run on the board pool, with 
   // Which pool: with the board pool's only connection held, the default view
   // finds none within its acquire timeout (503) while a tag filter, planned
   // for its values, runs on the API pool; and the other way round.
-  auto holding_while = [](pg::Pool& pool, auto&& fn) {
-    std::promise<void> holding, release;
-    auto released = release.get_future().share();
-    std::thread holder([&] {
-      pool.with([&](pqxx::connection&) {
-        holding.set_value();
-        released.wait();
-      });
-    });
-    holding.get_future().wait();
-    fn();
-    release.set_value();
-    holder.join();
-  };
   holding_while(board_pool, [&] {
     CHECK(call("GET", "/api/v1/leads?limit=4").status == 503);
     CHECK(call("GET", "/api/v1/leads?tag=vip&limit=4").status == 200);
