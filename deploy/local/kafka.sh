@@ -201,8 +201,12 @@ format_storage() {
     rm -rf "$DATA"
   fi
   [[ -f "$DATA/meta.properties" ]] && return 0
-  local id
-  id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  local id=""
+  # One id in 64 starts with '-', which the tool's argument parser reads as
+  # an option ("--cluster-id: expected one argument"): draw again.
+  until [[ -n "$id" && "$id" != -* ]]; do
+    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  done
   if ! java -Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
     -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" -cp "$(java_cp)" \
     kafka.tools.StorageTool format -t "$id" -c "$PROPS" --ignore-formatted \
