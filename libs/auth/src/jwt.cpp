@@ -87,6 +87,16 @@ std::string_view to_string(Role role) {
   return "unknown";
 }
 
+// Why a token is not valid at now_s (seconds since the epoch), or nullptr:
+// the one check of exp / nbf, for a token read afresh and for one remembered.
+namespace {
+const char* outside_validity(double now_s, double leeway, double exp, const std::optional<double>& nbf) {
+  if (now_s >= exp + leeway) return "token expired";
+  if (nbf && now_s + leeway < *nbf) return "token not yet valid";
+  return nullptr;
+}
+}  // namespace
+
 // Tokens that verified, by the SHA-256 of their text (never the token
 // itself: the map's string comparisons then cannot hint at a stored token's
 // bytes), with what verify_uncached read from them.
@@ -131,11 +141,10 @@ std::optional<Principal> JwtVerifier::verify_at(std::string_view token, std::chr
     std::lock_guard lock(verified_->mu);
     if (const auto it = verified_->tokens.find(key); it != verified_->tokens.end()) {
       const auto& e = it->second;
-      if (now_s >= e.exp + leeway) {
-        verified_->tokens.erase(it);
-        return reject(why, "token expired");
+      if (const char* invalid = outside_validity(now_s, leeway, e.exp, e.nbf)) {
+        if (now_s >= e.exp + leeway) verified_->tokens.erase(it);  // expired for good
+        return reject(why, invalid);
       }
-      if (e.nbf && now_s + leeway < *e.nbf) return reject(why, "token not yet valid");
       return e.principal;
     }
   }
@@ -215,10 +224,9 @@ std::optional<Principal> JwtVerifier::verify_uncached(std::string_view token, st
   const auto exp = time_claim(claims, "exp", bad);
   if (bad) return reject(why, "malformed exp claim");
   if (!exp) return reject(why, "token has no exp claim");
-  if (now_s >= *exp + leeway) return reject(why, "token expired");
   const auto nbf = time_claim(claims, "nbf", bad);
   if (bad) return reject(why, "malformed nbf claim");
-  if (nbf && now_s + leeway < *nbf) return reject(why, "token not yet valid");
+  if (const char* invalid = outside_validity(now_s, leeway, *exp, nbf)) return reject(why, invalid);
   *exp_out = *exp;
   *nbf_out = nbf;
 

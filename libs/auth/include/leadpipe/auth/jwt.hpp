@@ -13,7 +13,9 @@
 // checked in constant time, `exp` is required, and the claims sub/tenant/role
 // must be non-empty strings with a known role.
 //
-// Thread-safety: a JwtVerifier is immutable after construction; share one.
+// Thread-safety: share one JwtVerifier across threads. Its settings do not
+// change after construction; its memory of verified tokens is guarded by a
+// mutex and shared by copies.
 #include <chrono>
 #include <cstddef>
 #include <initializer_list>
