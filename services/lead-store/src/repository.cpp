@@ -394,11 +394,12 @@ void publish(pqxx::work& tx, const std::string& type, const Lead& lead, const st
   outbox::enqueue(tx, kSchema, m);
 }
 
-bool ListQuery::empty_filter() const {
-  return stages.empty() && !tier && !interest && tags.empty() && !assigned_to && !counsellor && !owner &&
-         !source && !session_year && !created_from && !created_to && !updated_from && !updated_to &&
-         !overdue && !(q && !q->empty());
+bool ListQuery::filters_beyond_stage_and_tier() const {
+  return interest || !tags.empty() || assigned_to || counsellor || owner || source || session_year ||
+         created_from || created_to || updated_from || updated_to || overdue || (q && !q->empty());
 }
+
+bool ListQuery::empty_filter() const { return stages.empty() && !tier && !filters_beyond_stage_and_tier(); }
 
 namespace {
 
@@ -461,12 +462,9 @@ Where build_where(pqxx::transaction_base& tx, const ListQuery& q) {
     if (!words.empty()) {
       const auto r = pg::exec_prepared_cached(
           tx, "SELECT words::text, pairs::text FROM leads.search_queries($1::text[])", {pg_array(words)});
-      if (r.size() == 1 && !r[0][1].is_null()) {
-        tsq = r[0][1].as<std::string>();
-        pairs = true;
-      } else if (r.size() == 1 && !r[0][0].is_null()) {
-        tsq = r[0][0].as<std::string>();
-      }
+      const auto row = r.at(0);  // words: NULL when nothing matches; pairs: NULL without a pair form
+      pairs = !row[1].is_null();
+      if (!row[pairs ? 1 : 0].is_null()) tsq = row[pairs ? 1 : 0].as<std::string>();
     }
     if (!tsq) {
       clause += "FALSE";  // no word typed, or a word no lead has: no name or e-mail matches
@@ -616,10 +614,7 @@ std::optional<ListPage> list_search(pqxx::transaction_base& tx, const ListQuery&
 // search, assignee, dates, a role's scope…) decides between plans by how many
 // leads it matches, so those pages are planned afresh each time.
 bool plan_is_value_independent(const ListQuery& q) {
-  const bool other_filters = q.scope_owner || q.scope_person || q.interest || !q.tags.empty() || q.assigned_to ||
-                             q.counsellor || q.owner || q.source || q.session_year || q.created_from ||
-                             q.created_to || q.updated_from || q.updated_to || q.overdue || (q.q && !q.q->empty());
-  if (other_filters) return false;
+  if (q.scope_owner || q.scope_person || q.filters_beyond_stage_and_tier()) return false;
   if (!q.tier) return true;
   return q.sort == "recent" && q.stages.size() == 1;  // only leads_tenant_stage_tier_created has the tier
 }

@@ -82,6 +82,9 @@ struct ListQuery {
   EstimateCache* estimates = nullptr;
   // True when nothing narrows the set beyond tenant and scope (bulk-by-filter refuses it).
   bool empty_filter() const;
+  // True when a filter other than the stages and the tier narrows the set
+  // (the role's scope aside): one list of the filters for both questions.
+  bool filters_beyond_stage_and_tier() const;
 };
 struct ListPage {
   std::vector<Lead> items;
