@@ -174,6 +174,29 @@ TEST_CASE("parse_json_body checks content type and syntax", "[unit]") {
   CHECK_FALSE(is_json_content_type("text/json+"));
 }
 
+TEST_CASE("BufferedDocument parses a small text inside its buffers and spills a large one", "[unit]") {
+  {
+    BufferedDocument<4096, 1024> small;
+    // Nested a few levels: the parse stack is used, not only the value pool.
+    small.doc().Parse(R"({"a":[1,2,{"b":"text","c":[true,null]}],"d":{"e":{"f":"g"}}})");
+    REQUIRE_FALSE(small.doc().HasParseError());
+    CHECK(small.doc()["d"]["e"]["f"].GetString() == std::string("g"));
+    // The stack's initial capacity leaves room for the allocator's own header:
+    // had it asked for the whole buffer, this parse would have taken a heap chunk.
+    CHECK(small.within_buffers());
+  }
+  {
+    BufferedDocument<256, 1024> tiny;
+    std::string big = "[";
+    for (int i = 0; i < 200; ++i) big += (i ? ",\"" : "\"") + std::to_string(i) + "-a string value\"";
+    big += "]";
+    tiny.doc().Parse(big.c_str(), big.size());
+    REQUIRE_FALSE(tiny.doc().HasParseError());
+    CHECK(tiny.doc().Size() == 200);
+    CHECK_FALSE(tiny.within_buffers());
+  }
+}
+
 TEST_CASE("router matches literals before parameters and decodes values", "[unit]") {
   Router router;
   router.get("/api/v1/leads", noop());

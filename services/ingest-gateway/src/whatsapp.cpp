@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include <leadpipe/auth/crypto.hpp>
+#include <leadpipe/http/json.hpp>
 
 #include "scratch_json.hpp"
 
@@ -158,23 +159,14 @@ std::string must_timestamp(const Value& obj, Path&& path) {
 
 // The parsed webhook lives in buffers on the parsing thread's stack while
 // it fits (a typical delivery is 1–3 KB of JSON; Meta allows 3 MB, which
-// spills into heap chunks as usual): a default rapidjson::Document takes a
-// 64 KB chunk per parse, and glibc consolidates its free lists each time one
-// is given back.
-struct WebhookDocument {
-  char value_buffer[16 * 1024];
-  char stack_buffer[4 * 1024];
-  rapidjson::MemoryPoolAllocator<> values{value_buffer, sizeof value_buffer};
-  rapidjson::MemoryPoolAllocator<> stack{stack_buffer, sizeof stack_buffer};
-  rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>, rapidjson::MemoryPoolAllocator<>> doc{
-      &values, sizeof stack_buffer, &stack};
-};
+// spills into heap chunks as usual).
+using WebhookDocument = http::BufferedDocument<16 * 1024, 4 * 1024>;
 
 }  // namespace
 
 Webhook parse_webhook(std::string_view body) {
   WebhookDocument parsed;
-  auto& doc = parsed.doc;
+  auto& doc = parsed.doc();
   doc.Parse<rapidjson::kParseStopWhenDoneFlag>(body.data(), body.size());
   if (doc.HasParseError()) throw ParseFailure("", "body is not valid JSON");
   if (!doc.IsObject()) throw ParseFailure("", "body is not a JSON object");

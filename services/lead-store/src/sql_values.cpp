@@ -8,6 +8,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <leadpipe/http/json.hpp>
+
 namespace leadpipe::leads::sql {
 
 std::optional<std::string> opt(const pqxx::field& f) {
@@ -23,13 +25,9 @@ namespace {
 // malloc_consolidate were ~15 % of lead-store's CPU). Larger values spill
 // into heap chunks as usual.
 struct SmallDocument {
-  char value_buffer[2048];
-  char stack_buffer[1024];
-  rapidjson::MemoryPoolAllocator<> values{value_buffer, sizeof value_buffer};
-  rapidjson::MemoryPoolAllocator<> stack{stack_buffer, sizeof stack_buffer};
-  rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>, rapidjson::MemoryPoolAllocator<>> doc{
-      &values, sizeof stack_buffer, &stack};
-  explicit SmallDocument(const std::string& json) { doc.Parse(json.c_str(), json.size()); }
+  http::BufferedDocument<2048, 1024> parsed;
+  const http::BufferedDocument<2048, 1024>::Document& doc = parsed.doc();
+  explicit SmallDocument(const std::string& json) { parsed.doc().Parse(json.c_str(), json.size()); }
 };
 
 // The empty values most leads carry, answered without parsing.
