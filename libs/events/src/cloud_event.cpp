@@ -114,12 +114,25 @@ std::string now_rfc3339() {
   const auto now = system_clock::now();
   const auto secs = system_clock::to_time_t(now);
   const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
-  return buf;
+  // Every event is stamped: the calendar part is formatted once per second
+  // per thread (gmtime_r + strftime was ~2 us of a webhook's work).
+  thread_local std::time_t cached_secs = -1;
+  thread_local char cached[24];  // "YYYY-MM-DDTHH:MM:SS"
+  thread_local std::size_t cached_len = 0;
+  if (secs != cached_secs) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    cached_len = std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_secs = secs;
+  }
+  std::string out;
+  out.reserve(cached_len + 5);
+  out.append(cached, cached_len);
+  const int m = static_cast<int>(ms);
+  const char frac[] = {'.', static_cast<char>('0' + m / 100), static_cast<char>('0' + m / 10 % 10),
+                       static_cast<char>('0' + m % 10), 'Z'};
+  out.append(frac, sizeof frac);
+  return out;
 }
 
 CloudEvent make(std::string type, std::string source, std::string tenant, std::string subject,

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 
 #include "leadpipe/events/cloud_event.hpp"
@@ -78,12 +79,15 @@ std::string uuid_v5(std::string_view namespace_uuid, std::string_view name) {
 
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int digest_len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1 &&
-                  EVP_DigestUpdate(ctx, ns.data(), ns.size()) == 1 &&
-                  EVP_DigestUpdate(ctx, name.data(), name.size()) == 1 &&
-                  EVP_DigestFinal_ex(ctx, digest.data(), &digest_len) == 1;
-  EVP_MD_CTX_free(ctx);
+  // SHA-1 fetched once and a context kept per thread: EVP_sha1() in
+  // EVP_DigestInit_ex fetches the algorithm again on every call, and a
+  // context was allocated and freed per id (every ingested event takes one).
+  static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  const bool ok = sha1 != nullptr && ctx != nullptr && EVP_DigestInit_ex2(ctx.get(), sha1, nullptr) == 1 &&
+                  EVP_DigestUpdate(ctx.get(), ns.data(), ns.size()) == 1 &&
+                  EVP_DigestUpdate(ctx.get(), name.data(), name.size()) == 1 &&
+                  EVP_DigestFinal_ex(ctx.get(), digest.data(), &digest_len) == 1;
   if (!ok || digest_len < 16) throw std::runtime_error("uuid_v5: SHA-1 failed");
 
   Bytes b{};

@@ -1,8 +1,12 @@
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
 
+#include <cctype>
+#include <chrono>
+#include <ctime>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "leadpipe/events/cloud_event.hpp"
 #include "leadpipe/events/topics.hpp"
@@ -95,6 +99,28 @@ TEST_CASE("now_rfc3339 is UTC with milliseconds", "[unit]") {
   CHECK(t[19] == '.');
   CHECK(t.back() == 'Z');
   CHECK(t.substr(0, 2) == "20");
+}
+
+TEST_CASE("now_rfc3339 follows the clock across seconds (the calendar part is cached per second)", "[unit]") {
+  const auto calendar = [](std::time_t s) {
+    std::tm tm{};
+    gmtime_r(&s, &tm);
+    char buf[32];
+    return std::string(buf, std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm));
+  };
+  for (int round = 0; round < 2; ++round) {
+    const std::time_t before = std::time(nullptr);
+    const std::string t = now_rfc3339();
+    const std::time_t after = std::time(nullptr);
+    const std::string secs = t.substr(0, 19);
+    CHECK(secs >= calendar(before));
+    CHECK(secs <= calendar(after));
+    CHECK(t[19] == '.');
+    CHECK(std::isdigit(static_cast<unsigned char>(t[20])));
+    CHECK(std::isdigit(static_cast<unsigned char>(t[22])));
+    // A second later the cached calendar part must have moved on.
+    if (round == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1050));
+  }
 }
 
 TEST_CASE("make + to_json + parse round-trip the envelope", "[unit]") {

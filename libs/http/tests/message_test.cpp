@@ -1,5 +1,7 @@
 // Pure unit tests: request accessors, problem details, JSON helpers, routing.
 #include <catch2/catch.hpp>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <rapidjson/document.h>
 
@@ -172,6 +174,34 @@ TEST_CASE("parse_json_body checks content type and syntax", "[unit]") {
   CHECK(is_json_content_type("Application/JSON"));
   CHECK_FALSE(is_json_content_type("application/jsonx"));
   CHECK_FALSE(is_json_content_type("text/json+"));
+}
+
+TEST_CASE("write_raw_json places pre-serialised values like Writer::RawValue does", "[unit]") {
+  const auto render = [](bool block) {
+    rapidjson::StringBuffer out;
+    rapidjson::Writer<rapidjson::StringBuffer> w(out);
+    const auto raw = [&](std::string_view json, rapidjson::Type type) {
+      if (block) {
+        write_raw_json(w, out, json, type);
+      } else {
+        w.RawValue(json.data(), json.size(), type);
+      }
+    };
+    w.StartObject();
+    w.Key("a");
+    raw(R"({"x":[1,2,"three"]})", rapidjson::kObjectType);
+    w.Key("b");
+    w.StartArray();
+    raw("[]", rapidjson::kArrayType);
+    raw(R"({"y":null})", rapidjson::kObjectType);
+    w.EndArray();
+    w.Key("c");
+    w.Int(7);
+    w.EndObject();
+    return std::string(out.GetString(), out.GetSize());
+  };
+  CHECK(render(true) == R"({"a":{"x":[1,2,"three"]},"b":[[],{"y":null}],"c":7})");
+  CHECK(render(true) == render(false));
 }
 
 TEST_CASE("BufferedDocument parses a small text inside its buffers and spills a large one", "[unit]") {

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <stdexcept>
 
+#include <leadpipe/http/json.hpp>
+
 #include "handlers.hpp"
 
 namespace leadpipe::ingest {
@@ -56,7 +58,7 @@ std::string envelope_json(const events::CloudEvent& ev) {
                ev.datacontenttype.empty() ? std::string_view("application/json") : std::string_view(ev.datacontenttype));
   write_string(w, "tenantid", ev.tenant);
   w.Key("data");
-  w.RawValue(ev.data.data(), ev.data.size(), rapidjson::kObjectType);
+  http::write_raw_json(w, scratch.buffer(), ev.data, rapidjson::kObjectType);
   w.EndObject();
   return scratch.str();
 }

@@ -102,11 +102,19 @@ TEST_CASE("pre-keyed HMAC equals the one-shot HMAC and checks hub signatures ali
   const std::string good = "sha256=" + auth::hmac_sha256_hex("s3cret", body);
   std::string upper = good;
   for (std::size_t i = 7; i < upper.size(); ++i) upper[i] = static_cast<char>(std::toupper(upper[i]));
-  for (const std::string& header : std::vector<std::string>{good, upper, good.substr(7), "sha256=", good + "0",
-                                                            "sha256=" + auth::hmac_sha256_hex("other", body)}) {
+  std::string not_hex = good;
+  not_hex[20] = 'g';  // right length, one character that is not hex
+  std::string flipped = good;
+  flipped.back() = flipped.back() == '0' ? '1' : '0';  // one nibble off
+  for (const std::string& header :
+       std::vector<std::string>{good, upper, good.substr(7), "sha256=", good + "0", good.substr(0, good.size() - 1),
+                                not_hex, flipped, "SHA256=" + good.substr(7),
+                                "sha256=" + auth::hmac_sha256_hex("other", body)}) {
     CHECK(hub_signature_valid(key, body, header) == whatsapp::signature_valid("s3cret", body, header));
   }
   CHECK(hub_signature_valid(key, body, good));
   CHECK(hub_signature_valid(key, body, upper));
   CHECK_FALSE(hub_signature_valid(key, body + " ", good));
+  CHECK_FALSE(hub_signature_valid(key, body, not_hex));
+  CHECK_FALSE(hub_signature_valid(key, body, flipped));
 }

@@ -487,9 +487,9 @@ awaitable<Response> get_lead(ApiDeps& d, Request& req) {
   JsonWriter w(buf);
   w.StartObject();
   write_lead_members(w, found->detail.lead, "id");
-  auto raw = [&w](const char* key, const std::string& json) {
+  auto raw = [&w, &buf](const char* key, const std::string& json) {
     w.Key(key);
-    w.RawValue(json.c_str(), json.size(), rapidjson::kArrayType);
+    http::write_raw_json(w, buf, json, rapidjson::kArrayType);
   };
   raw("tag_details", found->tags);
   raw("identities", found->detail.identities_json);

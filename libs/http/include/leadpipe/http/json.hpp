@@ -4,8 +4,10 @@
 // Reminder (TOOLCHAIN pitfall 2): never compare a rapidjson::Value with a
 // primitive (`v == 1` recurses forever in C++20); test the type, then Get*().
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
 
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -66,6 +68,18 @@ class BufferedDocument {
   const std::size_t stack_in_buffer_ = stack_.Capacity();
   Document doc_{&values_, kStackCapacity, &stack_};
 };
+
+// Writes `json` — one complete value, already serialised by our own code —
+// as the next value of `w`, whose output is `out`, copying it in one block.
+// Writer::RawValue copies it a byte at a time through the buffer's top
+// pointer (~2 ns a byte: an event's embedded message, ~1 KB, took longer
+// to copy than to parse). The writer still places the separator and counts
+// the value; only the bytes bypass it.
+template <typename Writer>
+void write_raw_json(Writer& w, rapidjson::StringBuffer& out, std::string_view json, rapidjson::Type type) {
+  w.RawValue("", 0, type);
+  if (!json.empty()) std::memcpy(out.Push(json.size()), json.data(), json.size());
+}
 
 // True for application/json, application/json; charset=utf-8, application/x+json …
 bool is_json_content_type(std::string_view content_type);
