@@ -23,7 +23,8 @@ duration="${DURATION:-10}"
 levels="${CONCURRENCY:-4 16 64 256 512}"
 gateway="$build/bin/ingest-gateway"
 leadctl="$build/bin/leadctl"
-for b in "$gateway" "$leadctl"; do [[ -x "$b" ]] || { echo "missing $b: build first" >&2; exit 2; }; done
+stages="$build/bin/ingest-stages-bench"
+for b in "$gateway" "$leadctl" "$stages"; do [[ -x "$b" ]] || { echo "missing $b: build first" >&2; exit 2; }; done
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 
 if [[ -z "${BENCH_PG_ADMIN_URL:-}" || -z "${BENCH_KAFKA:-}" ]]; then
@@ -110,6 +111,11 @@ print(res, f"{pct(g):.0f} {pct(k):.0f} {pct(w):.0f} {100.0 * int(busy) / max(1, 
 PY
 }
 
+# The handler's own work per webhook on one core (no network, broker or wrk):
+# what a change to the parse, the signature check or the event costs.
+"$stages" "$root/../shared/samples/whatsapp/inbound_text.json" | tee "$work/stages.txt"
+echo
+
 # Warm-up (connections, producer, page cache).
 DURATION_SAVE="$duration"; duration=3; measure whatsapp.lua 4 webhooks/whatsapp >/dev/null; duration="$DURATION_SAVE"
 
@@ -155,4 +161,4 @@ verdict_ratio=$(python3 -c "print('PASS' if $best_hook / $best_health >= 0.5 els
 verdict_p99=$(python3 -c "print('PASS' if $half_p99 < 25 else 'FAIL')")
 summary="ingest webhook peak ${best_hook} req/s (at ${best_hook_conns} conns) vs /healthz peak ${best_health} req/s: ratio ${ratio} (target >= 0.5: ${verdict_ratio}); at half the peak (${half_rps} req/s) p50 ${half_p50} ms, p99 ${half_p99} ms (target < 25 ms: ${verdict_p99}); events acked by Kafka: ${published:-?}; ${duration}s per run, $(nproc) cores, gateway io threads ${INGEST_IO_THREADS}, linger.ms ${INGEST_KAFKA_LINGER_MS:-default}; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$summary"
-mkdir -p "$results" 2>/dev/null && { cat "$work/table.txt"; echo "$summary"; } > "$results/ingest.txt" || true
+mkdir -p "$results" 2>/dev/null && { cat "$work/stages.txt"; echo; cat "$work/table.txt"; echo "$summary"; } > "$results/ingest.txt" || true
