@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
     for (const auto& msg : h.messages) {
       auto ev = new_event(topic, "/ingest-gateway/whatsapp", tenant, msg.wa_id, whatsapp::inbound_event_data(msg),
                           events::uuid_v5(events::kNamespace, tenant + ":whatsapp:" + msg.message_id));
-      g_sink = g_sink + to_message(topic, ev, tenant + ":" + msg.wa_id).value.size();
+      g_sink = g_sink + to_message(topic, std::move(ev), tenant + ":" + msg.wa_id).value.size();
     }
   };
 
@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
       {"event_id", [&] { g_sink = g_sink + events::uuid_v5(events::kNamespace, tenant + ":whatsapp:" + m.message_id).size(); }},
       {"envelope", [&] {
          auto ev = new_event(topic, "/ingest-gateway/whatsapp", tenant, m.wa_id, data, id);
-         g_sink = g_sink + to_message(topic, ev, tenant + ":" + m.wa_id).value.size();
+         g_sink = g_sink + to_message(topic, std::move(ev), tenant + ":" + m.wa_id).value.size();
        }},
       {"chain", chain},
   };

@@ -64,7 +64,7 @@ awaitable<Response> receive_call(Deps& d, Request& req) {
   auto ev = events::make(topic, kSource, integration->tenant, subject, std::move(call.data));
   ev.id = calls::event_id(integration->tenant, integration->id, call.call_id);
   std::vector<kafka::Message> out;
-  out.push_back(to_message(topic, ev, integration->tenant + ":" + subject));
+  out.push_back(to_message(topic, ev, integration->tenant + ":" + subject));  // ev.id is answered below
   std::string channel = kChannel;  // named: no temporaries inside a co_await expression (GCC 12)
   co_await publish_all(d, std::move(channel), std::move(out), req.request_id);
   co_return Response::json(200, "{\"status\":\"accepted\",\"event_id\":\"" + ev.id + "\"}");

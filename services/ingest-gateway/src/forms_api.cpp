@@ -129,7 +129,7 @@ awaitable<Response> send_otp(Deps& d, Request& req, const Site& site) {
                                                  rfc3339(now + policy.ttl), who.campaign));
   ev.id = request_id;
   std::vector<kafka::Message> out;
-  out.push_back(to_message(topic, ev, tenant + ":" + who.phone));
+  out.push_back(to_message(topic, std::move(ev), tenant + ":" + who.phone));
   bool published = true;
   std::optional<HttpError> failure;
   try {
@@ -232,7 +232,7 @@ awaitable<Response> submit_form(Deps& d, Request& req, const Site&) {
                          forms::submission_data(doc, phone->e164, state, rfc3339(now)));
   ev.id = event_id;
   std::vector<kafka::Message> out;
-  out.push_back(to_message(topic, ev, tenant + ":" + phone->e164));
+  out.push_back(to_message(topic, std::move(ev), tenant + ":" + phone->e164));
   // Published again on a duplicate submit (same id): a retry after a 503 still lands.
   std::string channel = kChannel;  // named: no temporaries inside a co_await expression (GCC 12)
   co_await publish_all(d, std::move(channel), std::move(out), req.request_id);

@@ -46,7 +46,8 @@ std::string envelope_json(const events::CloudEvent& ev) {
   }
   thread_local rapidjson::StringBuffer tl;
   ScratchJson scratch(tl);
-  rapidjson::Writer<rapidjson::StringBuffer> w(scratch.buffer());
+  thread_local rapidjson::Writer<rapidjson::StringBuffer> tw;
+  auto& w = scratch.writer(tw);
   w.StartObject();
   write_string(w, "specversion", "1.0");
   write_string(w, "id", ev.id);
@@ -63,12 +64,16 @@ std::string envelope_json(const events::CloudEvent& ev) {
   return scratch.str();
 }
 
-kafka::Message to_message(const std::string& topic, const events::CloudEvent& ev, const std::string& key) {
+kafka::Message to_message(std::string topic, events::CloudEvent ev, std::string key) {
   kafka::Message m;
-  m.topic = topic;
-  m.key = key;
   m.value = envelope_json(ev);
-  m.headers = {{"ce_type", ev.type}, {"ce_id", ev.id}, {"tenantid", ev.tenant}};
+  m.topic = std::move(topic);
+  m.key = std::move(key);
+  // Moved, not listed in an initializer_list (whose elements can only be copied).
+  m.headers.reserve(3);
+  m.headers.push_back({"ce_type", std::move(ev.type)});
+  m.headers.push_back({"ce_id", std::move(ev.id)});
+  m.headers.push_back({"tenantid", std::move(ev.tenant)});
   return m;
 }
 

@@ -27,7 +27,7 @@ events::CloudEvent new_event(std::string type, std::string source, std::string t
 // ev.data spliced in unparsed (it must be a JSON object our code serialised).
 std::string envelope_json(const events::CloudEvent& ev);
 
-kafka::Message to_message(const std::string& topic, const events::CloudEvent& ev, const std::string& key);
+kafka::Message to_message(std::string topic, events::CloudEvent ev, std::string key);
 
 // Sends `out` (may be empty), records per-channel metrics, throws HttpError 503
 // + Retry-After unless Kafka acknowledged every message.

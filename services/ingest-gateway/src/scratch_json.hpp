@@ -1,5 +1,6 @@
 #pragma once
 #include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <cstddef>
 #include <string>
@@ -22,6 +23,14 @@ class ScratchJson {
   ScratchJson(const ScratchJson&) = delete;
   ScratchJson& operator=(const ScratchJson&) = delete;
   rapidjson::StringBuffer& buffer() { return buf_; }
+  // `w` (the call site's own `thread_local` writer) reset onto this buffer:
+  // a Writer allocates its nesting stack on its first StartObject, so a
+  // fresh one per event was one more malloc and free per event.
+  template <typename Writer>
+  Writer& writer(Writer& w) {
+    w.Reset(buf_);
+    return w;
+  }
   std::string str() const { return {buf_.GetString(), buf_.GetSize()}; }
 
  private:

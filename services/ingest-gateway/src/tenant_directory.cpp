@@ -4,14 +4,18 @@
 
 namespace leadpipe::ingest {
 
+std::optional<std::optional<std::string>> TenantDirectory::cached(const std::string& phone_number_id) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  auto it = cache_.find(phone_number_id);
+  if (it != cache_.end() && it->second.expires > now) return it->second.tenant;
+  return std::nullopt;
+}
+
 boost::asio::awaitable<std::optional<std::string>> TenantDirectory::tenant_for(
     std::string phone_number_id) {
+  if (auto hit = cached(phone_number_id)) co_return std::move(*hit);
   const auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(mu_);
-    auto it = cache_.find(phone_number_id);
-    if (it != cache_.end() && it->second.expires > now) co_return it->second.tenant;
-  }
   // Named, not a temporary in the co_await expression (GCC 12 coroutine bug).
   auto query = [id = phone_number_id](pqxx::connection& c) {
     pqxx::read_transaction tx(c);

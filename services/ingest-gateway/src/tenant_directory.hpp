@@ -22,6 +22,9 @@ class TenantDirectory {
   TenantDirectory(pg::Pool& pool, std::chrono::seconds ttl) : pool_(pool), ttl_(ttl) {}
 
   boost::asio::awaitable<std::optional<std::string>> tenant_for(std::string phone_number_id);
+  // The remembered answer, if it has not expired, without a coroutine: the
+  // outer optional is empty when tenant_for() must ask the database.
+  std::optional<std::optional<std::string>> cached(const std::string& phone_number_id);
 
  private:
   struct Entry {

@@ -77,7 +77,7 @@ awaitable<Response> receive_leads(Deps& d, Request& req) {
     if (item.status != vendor::Status::accepted) continue;  // in-batch duplicate: published once
     auto ev = events::make(topic, kSource, key->tenant, item.phone, std::move(item.event_data));
     ev.id = ids[i];
-    out.push_back(to_message(topic, ev, key->tenant + ":" + item.phone));
+    out.push_back(to_message(topic, std::move(ev), key->tenant + ":" + item.phone));
   }
   if (batch.rejected() > 0) {
     d.logger.info("vendor leads rejected", {{"request_id", req.request_id}, {"tenant", key->tenant},

@@ -21,7 +21,8 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 std::string serialize(const Value& v) {
   thread_local rapidjson::StringBuffer tl;
   ScratchJson scratch(tl);
-  Writer w(scratch.buffer());
+  thread_local Writer tw;
+  Writer& w = scratch.writer(tw);
   v.Accept(w);
   return scratch.str();
 }
@@ -276,7 +277,8 @@ std::optional<std::string> verify_handshake(std::string_view mode, std::string_v
 std::string inbound_event_data(const InboundMessage& m) {
   thread_local rapidjson::StringBuffer tl;
   ScratchJson scratch(tl);
-  Writer w(scratch.buffer());
+  thread_local Writer tw;
+  Writer& w = scratch.writer(tw);
   w.StartObject();
   write_str(w, "channel", "whatsapp");
   write_str(w, "phone_number_id", m.phone_number_id);
@@ -297,7 +299,8 @@ std::string inbound_event_data(const InboundMessage& m) {
 std::string status_event_data(const StatusUpdate& s) {
   thread_local rapidjson::StringBuffer tl;
   ScratchJson scratch(tl);
-  Writer w(scratch.buffer());
+  thread_local Writer tw;
+  Writer& w = scratch.writer(tw);
   w.StartObject();
   write_str(w, "channel", "whatsapp");
   write_str(w, "phone_number_id", s.phone_number_id);
