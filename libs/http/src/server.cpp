@@ -649,6 +649,29 @@ void Server::Impl::build_response(bhttp::response<bhttp::string_body>& res, cons
   }
 }
 
+namespace {
+
+// Feeds `p` what `buffer` already holds, without I/O. True when that ended
+// the message, or failed (`ec` says why: a body over the limit, malformed
+// chunking); false when more bytes must be read (`ec` clear).
+template <class Parser>
+bool parse_buffered(Parser& p, beast::flat_buffer& buffer, beast::error_code& ec) {
+  p.eager(true);  // past each chunk, as http::read does
+  while (!p.is_done() && buffer.size() > 0) {
+    const std::size_t used = p.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == bhttp::error::need_more) {
+      ec = {};
+      return false;
+    }
+    if (ec) return true;
+    if (used == 0) return false;
+  }
+  return p.is_done();
+}
+
+}  // namespace
+
 asio::awaitable<Outcome> Server::Impl::serve_one(Connection& conn, beast::flat_buffer& buffer, Request& req) {
   auto& stream = conn.stream;
   const auto started = Clock::now();
@@ -740,7 +763,12 @@ asio::awaitable<Outcome> Server::Impl::serve_one(Connection& conn, beast::flat_b
       // Reuse the previous body's allocation when it is modest.
       if (req.body.capacity() <= kRetainedBufferBytes) p.get().body().swap(req.body);
       p.get().body().clear();
-      co_await bhttp::async_read(stream, buffer, p, asio::redirect_error(asio::use_awaitable, ec));
+      // Usually the whole body came with the header: parse it from the buffer
+      // without an asynchronous read (a composed operation and a trip through
+      // the scheduler per request with a body); read only what is missing.
+      if (!parse_buffered(p, buffer, ec)) {
+        co_await bhttp::async_read(stream, buffer, p, asio::redirect_error(asio::use_awaitable, ec));
+      }
       if (ec == bhttp::error::body_limit) {
         early = problem(413, "Content Too Large",
                         "The request body exceeds the limit of " + std::to_string(limit) + " bytes.");

@@ -208,6 +208,30 @@ TEST_CASE("body over the limit is 413, per-route limits override", "[unit]") {
     CHECK(r.body() == "hello");
     CHECK(c.request("GET", "/healthz").result_int() == 200);
   }
+  {
+    // A body that arrives after its header, in pieces, is read to the end.
+    RawClient c(s.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhel");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    c.send("lo");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    c.send("world");
+    auto r = c.read();
+    CHECK(r.result_int() == 201);
+    CHECK(r.body() == "helloworld");
+  }
+  {
+    // Two requests with bodies in one write: the first body is taken from the
+    // buffer without eating into the second request.
+    RawClient c(s.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\none"
+           "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n");
+    auto first = c.read();
+    CHECK(first.body() == "one");
+    auto second = c.read();
+    CHECK(second.result_int() == 201);
+    CHECK(second.body() == "two");
+  }
   CHECK_THROWS_AS(s.server->set_body_limit("/unknown", 1), std::invalid_argument);
 }
 
