@@ -40,6 +40,33 @@ TEST_CASE("text message sample parses with profile name and wamid", "[unit]") {
   CHECK(std::string(d["raw"]["id"].GetString()) == m.message_id);
 }
 
+TEST_CASE("escaped text is decoded (the body is parsed in place, in a copy) and the raw message re-serialised", "[unit]") {
+  // Quotes, backslashes, \u escapes (one a surrogate pair) and raw UTF-8, as
+  // Meta may send them; the body itself must come back unchanged.
+  const std::string body =
+      R"({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{)"
+      R"("metadata":{"phone_number_id":"109876543210987","display_phone_number":"+62 811"},)"
+      R"("contacts":[{"wa_id":"6281","profile":{"name":"Sit\u00ed \"S\""}}],)"
+      R"("messages":[{"from":"6281","id":"wamid.E1","timestamp":"1700000000","type":"text",)"
+      R"("text":{"body":"a \"b\" c\\d \u00e9 \ud83d\ude00 é\nend"}}]}}]}]})";
+  const std::string copy = body;
+  const auto hook = parse_webhook(body);
+  CHECK(body == copy);
+  REQUIRE(hook.messages.size() == 1);
+  const auto& m = hook.messages[0];
+  CHECK(m.profile_name == "Sit\xc3\xad \"S\"");
+  CHECK(m.text == "a \"b\" c\\d \xc3\xa9 \xf0\x9f\x98\x80 \xc3\xa9\nend");
+  rapidjson::Document raw;
+  raw.Parse(m.raw_json.c_str());
+  REQUIRE(raw.IsObject());
+  CHECK(std::string(raw["text"]["body"].GetString()) == *m.text);
+  // Parsing a second, different webhook on the same thread leaves nothing of the first.
+  const auto again = parse_webhook(sample("inbound_text.json"));
+  REQUIRE(again.messages.size() == 1);
+  CHECK(again.messages[0].wa_id == "6281234567890");
+  CHECK(m.wa_id == "6281");
+}
+
 TEST_CASE("non-text messages keep caption, media id and reply titles", "[unit]") {
   auto hook = parse_webhook(sample("inbound_non_text.json"));
   REQUIRE(hook.messages.size() == 2);
