@@ -66,6 +66,25 @@ std::string to_hex(std::string_view bytes) {
   return out;
 }
 
+bool hex_equal(std::string_view hex, std::string_view bytes) {
+  if (hex.size() != 2 * bytes.size()) return false;
+  const auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string decoded(bytes.size(), '\0');
+  bool well_formed = true;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    const int hi = nibble(hex[2 * i]);
+    const int lo = nibble(hex[2 * i + 1]);
+    well_formed = well_formed && hi >= 0 && lo >= 0;
+    decoded[i] = static_cast<char>(((hi & 0xf) << 4) | (lo & 0xf));
+  }
+  return constant_time_equal(decoded, bytes) && well_formed;
+}
+
 std::string random_bytes(std::size_t n) {
   std::string out(n, '\0');
   if (n == 0) return out;

@@ -303,6 +303,16 @@ TEST_CASE("crypto helpers match known vectors", "[unit]") {
   CHECK_FALSE(constant_time_equal(std::string_view("a\0b", 3), std::string_view("a\0c", 3)));
 
   CHECK(to_hex(std::string("\x00\xff\x10", 3)) == "00ff10");
+  const std::string raw("\x00\xff\x10\xab", 4);
+  CHECK(hex_equal("00ff10ab", raw));
+  CHECK(hex_equal("00FF10AB", raw));
+  CHECK(hex_equal("00Ff10aB", raw));
+  CHECK_FALSE(hex_equal("00ff10ac", raw));
+  CHECK_FALSE(hex_equal("00ff10a", raw));    // short
+  CHECK_FALSE(hex_equal("00ff10ab0", raw));  // long
+  CHECK_FALSE(hex_equal("00ff10ag", raw));   // not hex
+  CHECK_FALSE(hex_equal("0 ff10ab", raw));
+  CHECK(hex_equal("", ""));
   CHECK(random_bytes(16).size() == 16);
   CHECK(random_bytes(16) != random_bytes(16));
 

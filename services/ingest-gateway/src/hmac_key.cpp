@@ -91,27 +91,7 @@ std::string HmacKey::mac_hex(std::string_view data) const { return auth::to_hex(
 bool hub_signature_valid(const HmacKey& key, std::string_view raw_body, std::string_view header_value) {
   constexpr std::string_view prefix = "sha256=";
   if (header_value.substr(0, prefix.size()) != prefix) return false;
-  const std::string_view hex = header_value.substr(prefix.size());
-  // The header's hex (either case) decoded to bytes and compared with the raw
-  // MAC in constant time: no lower-cased copy, no hex string of our own.
-  std::array<unsigned char, 32> given{};
-  if (hex.size() != 2 * given.size()) return false;
-  const auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  bool well_formed = true;
-  for (std::size_t i = 0; i < given.size(); ++i) {
-    const int hi = nibble(hex[2 * i]);
-    const int lo = nibble(hex[2 * i + 1]);
-    well_formed = well_formed && hi >= 0 && lo >= 0;
-    given[i] = static_cast<unsigned char>(((hi & 0xf) << 4) | (lo & 0xf));
-  }
-  const std::string mac = key.mac(raw_body);
-  return well_formed && auth::constant_time_equal(mac, std::string_view(reinterpret_cast<const char*>(given.data()),
-                                                                       given.size()));
+  return auth::hex_equal(header_value.substr(prefix.size()), key.mac(raw_body));
 }
 
 }  // namespace leadpipe::ingest

@@ -261,9 +261,7 @@ bool signature_valid(std::string_view app_secret, std::string_view raw_body,
                      std::string_view header_value) {
   constexpr std::string_view prefix = "sha256=";
   if (app_secret.empty() || header_value.substr(0, prefix.size()) != prefix) return false;
-  std::string given(header_value.substr(prefix.size()));
-  for (auto& ch : given) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return auth::constant_time_equal(auth::hmac_sha256_hex(app_secret, raw_body), given);
+  return auth::hex_equal(header_value.substr(prefix.size()), auth::hmac_sha256(app_secret, raw_body));
 }
 
 std::optional<std::string> verify_handshake(std::string_view mode, std::string_view token,

@@ -24,6 +24,11 @@ std::string sha256_hex(std::string_view data);
 // Lower-case hex of arbitrary bytes.
 std::string to_hex(std::string_view bytes);
 
+// True when `hex` (either case) spells exactly `bytes`, compared in constant
+// time for a well-formed hex of the right length: a received signature
+// against our own raw MAC, without a lower-cased copy or a hex string.
+bool hex_equal(std::string_view hex, std::string_view bytes);
+
 // `n` bytes from OpenSSL's CSPRNG (RAND_bytes); throws std::runtime_error if
 // the generator fails. For tokens, nonces, OTPs.
 std::string random_bytes(std::size_t n);
