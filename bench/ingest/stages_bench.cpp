@@ -22,6 +22,7 @@
 #include <leadpipe/events/cloud_event.hpp>
 #include <leadpipe/events/topics.hpp>
 
+#include "handlers.hpp"
 #include "hmac_key.hpp"
 #include "publish.hpp"
 #include "whatsapp.hpp"
@@ -84,14 +85,11 @@ int main(int argc, char** argv) {
   const std::string data = whatsapp::inbound_event_data(m);
   const std::string id = events::uuid_v5(events::kNamespace, tenant + ":whatsapp:" + m.message_id);
 
-  // The same calls, in the same order, as the webhook handler (handlers.cpp).
+  // What the webhook handler runs between the body and librdkafka (handlers.cpp).
   const auto chain = [&] {
     if (!hub_signature_valid(key, body, signature)) std::abort();
-    const auto h = whatsapp::parse_webhook(body);
-    for (const auto& msg : h.messages) {
-      auto ev = new_event(topic, "/ingest-gateway/whatsapp", tenant, msg.wa_id, whatsapp::inbound_event_data(msg),
-                          events::uuid_v5(events::kNamespace, tenant + ":whatsapp:" + msg.message_id));
-      g_sink = g_sink + to_message(topic, std::move(ev), tenant + ":" + msg.wa_id).value.size();
+    for (const auto& msg : whatsapp::parse_webhook(body).messages) {
+      g_sink = g_sink + whatsapp_inbound_message(tenant, msg).value.size();
     }
   };
 

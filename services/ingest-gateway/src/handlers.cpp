@@ -68,24 +68,12 @@ whatsapp::Webhook verified_webhook(Deps& d, const Request& req) {
 
 using Tenants = std::map<std::string, std::optional<std::string>>;
 
-// a + b + c (+ d …) in one allocation.
-std::string joined(std::initializer_list<std::string_view> parts) {
-  std::size_t n = 0;
-  for (auto p : parts) n += p.size();
-  std::string out;
-  out.reserve(n);
-  for (auto p : parts) out.append(p);
-  return out;
-}
-
 // One event per message and per status whose business number maps to a
 // tenant; the others are counted, logged and dropped (`unknown`).
 std::vector<kafka::Message> webhook_events(Deps& d, const Request& req, const whatsapp::Webhook& hook,
                                            const Tenants& tenants, std::size_t& unknown) {
   std::vector<kafka::Message> out;
   out.reserve(hook.messages.size() + hook.statuses.size());
-  const std::string inbound_topic(events::topics::ingest_whatsapp_inbound);
-  const std::string status_topic(events::topics::ingest_whatsapp_status);
   for (const auto& m : hook.messages) {
     d.metrics.received(kChannel);
     const auto& tenant = tenants.at(m.phone_number_id);
@@ -97,10 +85,7 @@ std::vector<kafka::Message> webhook_events(Deps& d, const Request& req, const wh
                      {"message_id", m.message_id}});
       continue;
     }
-    // Meta retries for days: the same wamid always yields the same event id.
-    auto ev = new_event(inbound_topic, kSource, *tenant, m.wa_id, whatsapp::inbound_event_data(m),
-                        events::uuid_v5(events::kNamespace, joined({*tenant, ":whatsapp:", m.message_id})));
-    out.push_back(to_message(inbound_topic, std::move(ev), joined({*tenant, ":", m.wa_id})));
+    out.push_back(whatsapp_inbound_message(*tenant, m));
   }
   for (const auto& s : hook.statuses) {
     d.metrics.received("whatsapp_status");
@@ -112,10 +97,7 @@ std::vector<kafka::Message> webhook_events(Deps& d, const Request& req, const wh
                     {{"request_id", req.request_id}, {"phone_number_id", s.phone_number_id}});
       continue;
     }
-    auto ev = new_event(status_topic, kSource, *tenant, s.recipient_id, whatsapp::status_event_data(s),
-                        events::uuid_v5(events::kNamespace,
-                                        joined({*tenant, ":whatsapp-status:", s.message_id, ":", s.status})));
-    out.push_back(to_message(status_topic, std::move(ev), joined({*tenant, ":", s.recipient_id})));
+    out.push_back(whatsapp_status_message(*tenant, s));
   }
   return out;
 }
@@ -147,6 +129,35 @@ awaitable<Response> receive(Deps& d, Request& req) {
 }
 
 }  // namespace
+
+namespace {
+
+// a + b + c (+ d …) in one allocation.
+std::string joined(std::initializer_list<std::string_view> parts) {
+  std::size_t n = 0;
+  for (auto p : parts) n += p.size();
+  std::string out;
+  out.reserve(n);
+  for (auto p : parts) out.append(p);
+  return out;
+}
+
+}  // namespace
+
+kafka::Message whatsapp_inbound_message(const std::string& tenant, const whatsapp::InboundMessage& m) {
+  const std::string topic(events::topics::ingest_whatsapp_inbound);
+  // Meta retries for days: the same wamid always yields the same event id.
+  auto ev = new_event(topic, kSource, tenant, m.wa_id, whatsapp::inbound_event_data(m),
+                      events::uuid_v5(events::kNamespace, joined({tenant, ":whatsapp:", m.message_id})));
+  return to_message(topic, std::move(ev), joined({tenant, ":", m.wa_id}));
+}
+
+kafka::Message whatsapp_status_message(const std::string& tenant, const whatsapp::StatusUpdate& s) {
+  const std::string topic(events::topics::ingest_whatsapp_status);
+  auto ev = new_event(topic, kSource, tenant, s.recipient_id, whatsapp::status_event_data(s),
+                      events::uuid_v5(events::kNamespace, joined({tenant, ":whatsapp-status:", s.message_id, ":", s.status})));
+  return to_message(topic, std::move(ev), joined({tenant, ":", s.recipient_id}));
+}
 
 void add_routes(http::Router& router, std::shared_ptr<Deps> deps) {
   router.add("GET", "/webhooks/whatsapp",

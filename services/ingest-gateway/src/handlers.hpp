@@ -14,6 +14,7 @@
 #include "hmac_key.hpp"
 #include "metrics.hpp"
 #include "tenant_directory.hpp"
+#include "whatsapp.hpp"
 
 namespace leadpipe::ingest {
 
@@ -34,6 +35,11 @@ struct Deps {
 // Every route, on `router`. `deps` may be null when only the route table is
 // needed (the OpenAPI test); handlers are then never invoked.
 void add_routes(http::Router& router, std::shared_ptr<Deps> deps);
+
+// The event of one inbound WhatsApp message / status update of `tenant`, as
+// the webhook handler publishes it (also timed by bench/ingest's stages bench).
+kafka::Message whatsapp_inbound_message(const std::string& tenant, const whatsapp::InboundMessage& m);
+kafka::Message whatsapp_status_message(const std::string& tenant, const whatsapp::StatusUpdate& s);
 
 // Per-route body limits (call on the Server after construction).
 void set_body_limits(http::Server& server, const Config& config);
