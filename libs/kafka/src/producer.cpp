@@ -67,11 +67,28 @@ class PromiseCompletion final : public Completion {
   std::promise<std::vector<DeliveryResult>> promise_;
 };
 
+struct TopicEntry;
+struct Batch;
+
+// librdkafka's per-message opaque: one slot per message, inside its batch (no
+// allocation per message).
+struct Slot {
+  Batch* batch;
+  std::size_t index;
+  const TopicEntry* topic;  // owned by the producer, never erased
+  Clock::time_point enqueued;
+};
+
 // One send_all call. `remaining` starts at size+1: the extra count is dropped
 // after the last produce() call, so the batch cannot complete while messages
-// are still being enqueued.
+// are still being enqueued. The batch owns its messages until it completes:
+// librdkafka is given their values without a copy (RD_KAFKA_MSG_F_COPY would
+// be a second buffer and a memcpy per message, ~1.3 KB for a webhook's event)
+// and reads them until the delivery report. It deletes itself on completion.
 struct Batch {
+  std::vector<Message> messages;  // never resized once produced from: values are referenced
   std::vector<DeliveryResult> results;
+  std::vector<Slot> slots;
   std::atomic<std::size_t> remaining{0};
   std::unique_ptr<Completion> completion;
 };
@@ -87,18 +104,13 @@ struct TopicEntry {
   prometheus::Counter* error = nullptr;
 };
 
-// librdkafka's per-message opaque: owned by the message until its delivery report.
-struct Pending {
-  std::shared_ptr<Batch> batch;
-  std::size_t index;
-  const TopicEntry* topic;  // owned by the producer, never erased
-  Clock::time_point enqueued;
-};
-
-void finish_one(const std::shared_ptr<Batch>& batch) {
+// Counts one message of `batch` as finished; the last one completes the batch
+// and deletes it. The batch must not be touched after this call.
+void finish_one(Batch* batch) {
   // acq_rel: the completer sees every result slot written by other reporters.
   if (batch->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    batch->completion->complete(std::move(batch->results));
+    std::unique_ptr<Batch> owned(batch);
+    owned->completion->complete(std::move(owned->results));
   }
 }
 
@@ -193,7 +205,7 @@ struct Producer::Impl : public RdKafka::DeliveryReportCb {
 
   // Delivery report: called once per message from a thread in poll()/flush().
   void dr_cb(RdKafka::Message& msg) override {
-    std::unique_ptr<Pending> p(static_cast<Pending*>(msg.msg_opaque()));
+    const Slot* p = static_cast<const Slot*>(msg.msg_opaque());
     if (!p) return;
     DeliveryResult& r = p->batch->results[p->index];
     if (msg.err() == RdKafka::ERR_NO_ERROR) {
@@ -212,7 +224,7 @@ struct Producer::Impl : public RdKafka::DeliveryReportCb {
     }
     count(*p->topic, r.ok);
     in_flight.fetch_sub(1, std::memory_order_relaxed);
-    finish_one(p->batch);
+    finish_one(p->batch);  // may delete the batch, slot and payload included
   }
 
   static void count(const TopicEntry& t, bool ok) {
@@ -242,18 +254,23 @@ struct Producer::Impl : public RdKafka::DeliveryReportCb {
   }
 
   void enqueue(std::vector<Message> messages, std::unique_ptr<Completion> completion) {
-    auto batch = std::make_shared<Batch>();
-    batch->results.resize(messages.size());
-    batch->remaining.store(messages.size() + 1, std::memory_order_relaxed);
+    const std::size_t n = messages.size();
+    auto* batch = new Batch;
+    batch->messages = std::move(messages);  // the vector's buffer moves: values keep their addresses
+    batch->results.resize(n);
+    batch->slots.resize(n);
+    batch->remaining.store(n + 1, std::memory_order_relaxed);
     batch->completion = std::move(completion);
-    for (std::size_t i = 0; i < messages.size(); ++i) produce_one(batch, i, messages[i]);
+    for (std::size_t i = 0; i < n; ++i) produce_one(*batch, i);
     finish_one(batch);
   }
 
   // Produced through the C API: the C++ produce() takes the topic name by
   // value and looks the topic up by name, and its Headers wrapper is one more
-  // allocation; per message, on the webhook's hot path.
-  void produce_one(const std::shared_ptr<Batch>& batch, std::size_t index, const Message& m) {
+  // allocation; per message, on the webhook's hot path. The value is not
+  // copied (see Batch); the key and the headers are, by librdkafka.
+  void produce_one(Batch& batch, std::size_t index) {
+    const Message& m = batch.messages[index];
     rd_kafka_headers_t* headers = nullptr;
     if (!m.headers.empty()) {
       headers = rd_kafka_headers_new(m.headers.size());
@@ -263,32 +280,29 @@ struct Producer::Impl : public RdKafka::DeliveryReportCb {
       }
     }
     const TopicEntry& topic = topic_entry(m.topic);
-    auto pending = std::make_unique<Pending>(Pending{batch, index, &topic, Clock::now()});
+    Slot& slot = batch.slots[index];
+    slot = Slot{&batch, index, &topic, Clock::now()};
     in_flight.fetch_add(1, std::memory_order_relaxed);
     const void* key = m.key.empty() ? nullptr : m.key.data();
     const rd_kafka_resp_err_t err =
         topic.handle ? rd_kafka_producev(producer->c_ptr(), RD_KAFKA_V_RKT(topic.handle),
-                                         RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                         RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA), RD_KAFKA_V_MSGFLAGS(0),
                                          RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
                                          RD_KAFKA_V_KEY(key, m.key.size()), RD_KAFKA_V_HEADERS(headers),
-                                         RD_KAFKA_V_OPAQUE(pending.get()), RD_KAFKA_V_END)
+                                         RD_KAFKA_V_OPAQUE(&slot), RD_KAFKA_V_END)
                      : topic.handle_error;
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      pending.release();  // now owned by the message; freed in dr_cb
-      return;
-    }
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;  // the delivery report finishes it
     // Refused up front: no delivery report will come, so complete it here.
     in_flight.fetch_sub(1, std::memory_order_relaxed);
     if (headers) rd_kafka_headers_destroy(headers);  // ownership passes to librdkafka only on success
     const auto code = static_cast<RdKafka::ErrorCode>(err);
-    DeliveryResult& r = batch->results[index];
+    DeliveryResult& r = batch.results[index];
     r.ok = false;
     r.error = RdKafka::err2str(code);
     r.retriable = detail::is_retriable(code);
     count(topic, false);
     logger.warn("kafka produce refused", {{"topic", m.topic}, {"error", r.error}});
-    finish_one(batch);
+    finish_one(&batch);  // not the last count: enqueue() still holds one
   }
 
   ProducerConfig config;

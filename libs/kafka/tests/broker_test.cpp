@@ -153,6 +153,43 @@ TEST_CASE("awaitable send_all inside an io_context", "[kafka]") {
   REQUIRE(wait_until([&] { return seen.size() == 20; }, kWait));
 }
 
+// The producer hands librdkafka the values without a copy and keeps them in
+// the send's batch until the last delivery report: what the broker stores must
+// be exactly what was sent, long and short (in-object) strings alike, after
+// the caller's vector is gone.
+TEST_CASE("values reach the broker intact after the caller's messages are gone", "[kafka]") {
+  Env env({"values"});
+  const auto value_of = [](int i) {
+    return i % 2 == 0 ? std::to_string(i) : std::string(1500 + i, static_cast<char>('a' + i % 26));
+  };
+  asio::io_context ioc;
+  std::vector<DeliveryResult> results;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        std::vector<Message> batch;
+        for (int i = 0; i < 40; ++i) batch.push_back(message("values", "k" + std::to_string(i), value_of(i)));
+        auto pending = env.producer->send_all(std::move(batch));
+        batch = {};
+        results = co_await std::move(pending);
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  ioc.run();
+  REQUIRE(results.size() == 40);
+  require_all_ok(results);
+
+  Collected seen;
+  auto consumer = env.reader("values", seen);
+  REQUIRE(wait_until([&] { return seen.size() == 40; }, kWait));
+  consumer->stop();
+  for (const Record& r : seen.snapshot()) {
+    const int i = std::stoi(r.key.substr(1));
+    CHECK(r.value == value_of(i));
+  }
+}
+
 TEST_CASE("a PermanentError dead-letters the record at once and the next one is processed",
           "[kafka]") {
   Env env({"leads"});
