@@ -27,6 +27,24 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$" AND NOT LEADPIPE_FUZZ
   target_compile_definitions(rapidjson INTERFACE RAPIDJSON_SSE2=1)
 endif()
 
+# mimalloc (Debian libmimalloc-dev) in place of glibc's malloc for the
+# executables that call leadpipe_use_mimalloc(): the ingest gateway's webhook
+# allocates in bursts on one thread and frees on another (librdkafka's poll
+# thread), which glibc serves from its locked arenas; see bench/README.md
+# (Ingest). Linked, not preloaded: the executable's first library defining
+# malloc/free/new/delete wins for every library it loads. Not in the fuzz
+# build (ASan brings its own allocator).
+option(LEADPIPE_MIMALLOC "Link mimalloc into the executables that opt in" ON)
+if(LEADPIPE_MIMALLOC AND NOT LEADPIPE_FUZZ)
+  find_package(mimalloc 2.0 CONFIG REQUIRED)
+endif()
+function(leadpipe_use_mimalloc target)
+  if(LEADPIPE_MIMALLOC AND NOT LEADPIPE_FUZZ)
+    target_link_libraries(${target} PRIVATE mimalloc)
+    target_compile_definitions(${target} PRIVATE LEADPIPE_WITH_MIMALLOC=1)
+  endif()
+endfunction()
+
 find_library(PHONENUMBER_LIB phonenumber REQUIRED)
 find_path(PHONENUMBER_INCLUDE phonenumbers/phonenumberutil.h REQUIRED)
 add_library(phonenumber UNKNOWN IMPORTED)

@@ -29,7 +29,7 @@ fi
 PACKAGES=(
   cmake ninja-build g++ pkg-config ccache
   libboost-dev librdkafka-dev libpqxx-dev rapidjson-dev catch2 prometheus-cpp-dev
-  libphonenumber-dev libssl-dev libcurl4-openssl-dev libre2-dev libicu-dev libjwt-dev
+  libphonenumber-dev libssl-dev libcurl4-openssl-dev libre2-dev libicu-dev libjwt-dev libmimalloc-dev
   # local servers and their clients
   postgresql kcat
   # benchmarks, formatting, linting, fuzzing / sanitizers

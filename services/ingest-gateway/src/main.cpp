@@ -7,7 +7,22 @@
 
 #include "handlers.hpp"
 
+#if LEADPIPE_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 using namespace leadpipe;
+
+namespace {
+// Which malloc serves this process (see leadpipe_use_mimalloc in cmake/).
+std::string allocator() {
+#if LEADPIPE_WITH_MIMALLOC
+  return "mimalloc " + std::to_string(mi_version());
+#else
+  return "glibc";
+#endif
+}
+}  // namespace
 
 int main() {
   return runtime::guarded_main("ingest-gateway", [](config::Env& env) {
@@ -15,7 +30,7 @@ int main() {
     const auto cfg = ingest::Config::from_env(env);
     env.validate();
     const auto logger = log::root();
-    logger.info("starting", {{"port", cfg.http.port}});
+    logger.info("starting", {{"port", cfg.http.port}, {"allocator", allocator()}});
 
     if (cfg.migrate_on_start) pg::migrate(cfg.pg_url, "ingest", embedded::ingest_migrations(), logger);
 
