@@ -140,6 +140,62 @@ TEST_CASE("awaitable send_all completes on the awaiting coroutine's executor", "
   CHECK(empty_size == 0);
 }
 
+// Delivery reports served in one poll are handed to their waiters together,
+// one posted function per executor: every coroutine must still resume on its
+// own io_context's thread, with its own results, and each io_context's run()
+// must return once its coroutines are done.
+TEST_CASE("sends finished together resume every coroutine on its own executor", "[unit]") {
+  MockCluster cluster;
+  cluster.create_topic("events", 1);
+  ProducerConfig cfg = producer_config(cluster.bootstraps());
+  cfg.linger = 20ms;  // many sends in one produce request, reported in one poll
+  Producer producer(cfg, leadpipe::log::root());
+
+  constexpr int kPerContext = 40;
+  struct Side {
+    asio::io_context ioc;
+    std::thread::id thread;
+    std::vector<std::thread::id> resumed_on = std::vector<std::thread::id>(kPerContext);
+    std::vector<std::string> got = std::vector<std::string>(kPerContext);
+    std::atomic<int> done{0};
+  };
+  Side sides[2];
+  for (int s = 0; s < 2; ++s) {
+    for (int i = 0; i < kPerContext; ++i) {
+      Side& side = sides[s];
+      Message m = message("events", "k", std::to_string(s) + ":" + std::to_string(i));
+      asio::co_spawn(
+          side.ioc,
+          [&side, &producer, i, m = std::move(m)]() mutable -> asio::awaitable<void> {
+            const std::string value = m.value;
+            const DeliveryResult r = co_await producer.send(std::move(m));
+            side.resumed_on[i] = std::this_thread::get_id();
+            side.got[i] = r.ok ? value : "failed: " + r.error;
+            ++side.done;
+          },
+          [](std::exception_ptr e) {
+            if (e) std::rethrow_exception(e);
+          });
+    }
+  }
+  std::thread runners[2];
+  for (int s = 0; s < 2; ++s) {
+    runners[s] = std::thread([&side = sides[s]] {
+      side.thread = std::this_thread::get_id();
+      side.ioc.run();
+    });
+  }
+  for (auto& t : runners) t.join();  // run() returned: nothing left waiting
+  for (int s = 0; s < 2; ++s) {
+    CHECK(sides[s].done == kPerContext);
+    for (int i = 0; i < kPerContext; ++i) {
+      INFO("context " << s << " send " << i);
+      CHECK(sides[s].resumed_on[i] == sides[s].thread);
+      CHECK(sides[s].got[i] == std::to_string(s) + ":" + std::to_string(i));
+    }
+  }
+}
+
 TEST_CASE("a topic name librdkafka refuses fails its messages at once, every time", "[unit]") {
   MockCluster cluster;
   cluster.create_topic("ok", 1);
