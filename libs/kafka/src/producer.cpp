@@ -11,7 +11,6 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
-#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -23,6 +22,8 @@ namespace leadpipe::kafka {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+struct Batch;
 
 // How a finished batch reaches its waiter. Invoked exactly once: either
 // complete(), from whichever thread served the batch's last delivery report,
@@ -36,10 +37,14 @@ class Completion {
   // completions sharing one are handed over in one posted function.
   virtual bool has_executor() const { return false; }
   virtual bool same_executor(const Completion& /*other*/) const { return false; }
-  virtual void post(std::function<void()> /*fn*/) {}
-  // Runs the waiter now; only from a function post() ran.
+  // Posts to this waiter's executor one function that resumes every batch of
+  // `group` (all with waiters on the same executor), in order, and deletes it.
+  virtual void post_group(std::vector<std::unique_ptr<Batch>> /*group*/) {}
+  // Runs the waiter now; only from the function post_group() posted.
   virtual void resume(std::vector<DeliveryResult> results) { complete(std::move(results)); }
 };
+
+void resume_all(std::vector<std::unique_ptr<Batch>>& group);
 
 // Resumes a coroutine (or any Asio handler): posts the handler to its associated
 // executor and keeps that executor's work count up until then, so an io_context
@@ -65,7 +70,9 @@ class AsioCompletion final : public Completion {
     const auto* o = dynamic_cast<const AsioCompletion*>(&other);
     return o != nullptr && o->work_ == work_;  // same io_context (or strand)
   }
-  void post(std::function<void()> fn) override { boost::asio::post(work_, std::move(fn)); }
+  void post_group(std::vector<std::unique_ptr<Batch>> group) override {
+    boost::asio::post(work_, [g = std::move(group)]() mutable { resume_all(g); });
+  }
   void resume(std::vector<DeliveryResult> results) override { std::move(handler_)(std::move(results)); }
 
  private:
@@ -86,7 +93,6 @@ class PromiseCompletion final : public Completion {
 };
 
 struct TopicEntry;
-struct Batch;
 
 // librdkafka's per-message opaque: one slot per message, inside its batch (no
 // allocation per message).
@@ -121,6 +127,13 @@ struct TopicEntry {
   prometheus::Counter* ok = nullptr;
   prometheus::Counter* error = nullptr;
 };
+
+void resume_all(std::vector<std::unique_ptr<Batch>>& group) {
+  for (auto& b : group) {
+    b->completion->resume(std::move(b->results));
+    b.reset();
+  }
+}
 
 // Batches finished by delivery reports served inside the poll thread's poll():
 // handed over to their waiters together once poll() returns (Impl::hand_over).
@@ -238,19 +251,19 @@ struct Producer::Impl : public RdKafka::DeliveryReportCb {
   static void hand_over(std::vector<std::unique_ptr<Batch>>& finished) {
     while (!finished.empty()) {
       std::vector<std::unique_ptr<Batch>> group;
-      std::vector<std::unique_ptr<Batch>> rest;
-      Completion& first = *finished.front()->completion;
+      group.reserve(finished.size());
+      const Completion& first = *finished.front()->completion;
+      std::size_t others = 0;  // batches of other executors stay, compacted, for the next round
       for (auto& b : finished) {
-        (group.empty() || b->completion->same_executor(first) ? group : rest).push_back(std::move(b));
-      }
-      finished.swap(rest);
-      Completion& target = *group.front()->completion;
-      target.post([g = std::make_shared<std::vector<std::unique_ptr<Batch>>>(std::move(group))] {
-        for (auto& b : *g) {
-          b->completion->resume(std::move(b->results));
-          b.reset();
+        if (group.empty() || b->completion->same_executor(first)) {
+          group.push_back(std::move(b));
+        } else {
+          finished[others++] = std::move(b);
         }
-      });
+      }
+      finished.resize(others);
+      Completion& target = *group.front()->completion;
+      target.post_group(std::move(group));
     }
   }
 
