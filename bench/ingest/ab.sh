@@ -37,6 +37,7 @@ work="$(mktemp -d)"
 names=() pids=() urls=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+  ingest_bench_delete_topics
   ingest_bench_drop_db "$run_id"
   rm -rf "$work"
 }

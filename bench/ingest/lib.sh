@@ -3,7 +3,8 @@
 # with the CPU each process used during it.
 #
 # Expects: root (repository), here (this directory), work (a temp dir),
-# duration (seconds per wrk run). Sets pg_admin, kafka, pg_url, secret.
+# leadctl, duration (seconds per wrk run). Sets pg_admin, kafka, pg_url, secret.
+# Clean up with ingest_bench_delete_topics and ingest_bench_drop_db.
 
 ingest_bench_setup() {  # db_name
   local db="$1"
@@ -37,6 +38,18 @@ ingest_bench_drop_db() {  # db_name
   psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1 || true
 }
 
+# The topics of every gateway start_gateway started, and their data: a run
+# writes ~1 GB per minute of webhooks into the test broker, which is never
+# stopped.
+bench_topic_prefixes=()
+ingest_bench_delete_topics() {
+  local prefix
+  for prefix in "${bench_topic_prefixes[@]}"; do
+    KAFKA_TOPIC_PREFIX="$prefix" "$leadctl" topics delete --file "$work/topics.txt" >/dev/null 2>&1 ||
+      echo "could not delete the topics ${prefix}*" >&2
+  done
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -48,6 +61,7 @@ start_gateway() {  # topic_prefix log_file binary [VAR=value ...]
   shift 3
   port=$(free_port)
   printf 'PARTITIONS=1\ningest.whatsapp.inbound\ningest.whatsapp.status\n' > "$work/topics.txt"
+  bench_topic_prefixes+=("$prefix")
   KAFKA_TOPIC_PREFIX="$prefix" "$leadctl" topics create --file "$work/topics.txt" >/dev/null
   env KAFKA_TOPIC_PREFIX="$prefix" INGEST_PORT="$port" INGEST_IO_THREADS="${INGEST_IO_THREADS:-2}" "$@" \
     "$bin" 2>"$log" &

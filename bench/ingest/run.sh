@@ -37,6 +37,7 @@ work="$(mktemp -d)"
 gw_pid=""
 cleanup() {
   [[ -n "$gw_pid" ]] && kill "$gw_pid" 2>/dev/null && wait "$gw_pid" 2>/dev/null || true
+  ingest_bench_delete_topics
   ingest_bench_drop_db "$db"
   rm -rf "$work"
 }

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
+#include <librdkafka/rdkafka.h>
 
 #include <atomic>
 #include <map>
@@ -421,4 +422,46 @@ TEST_CASE("create_topics is idempotent and waits until topics are usable", "[kaf
 
   ClientConfig bad = client;
   CHECK_THROWS_AS(create_topics(bad, {"c"}, 0), std::exception);
+}
+
+namespace {
+
+// Whether the cluster's metadata lists the (wire) topic; asks for all topics,
+// so it never auto-creates one.
+bool topic_listed(const std::string& brokers, const std::string& wire) {
+  char err[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  REQUIRE(rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err) == RD_KAFKA_CONF_OK);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  REQUIRE(rk != nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  const bool ok = rd_kafka_metadata(rk, 1, nullptr, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+  bool found = false;
+  for (int i = 0; ok && i < md->topic_cnt; ++i) found = found || wire == md->topics[i].topic;
+  if (md != nullptr) rd_kafka_metadata_destroy(md);
+  rd_kafka_destroy(rk);
+  REQUIRE(ok);
+  return found;
+}
+
+}  // namespace
+
+TEST_CASE("delete_topics removes the topics and is idempotent", "[kafka]") {
+  ClientConfig client;
+  client.brokers = leadpipe::testing::kafka_brokers();
+  client.topic_prefix = leadpipe::testing::unique_name("kt") + ".";
+  create_topics(client, {"gone", "kept"}, 1);
+  ProducerConfig pc;
+  pc.client = client;
+  {
+    Producer producer(pc, leadpipe::log::root());
+    REQUIRE(producer.send_sync(message("gone", "k", "some data")).ok);
+  }
+  REQUIRE(topic_listed(client.brokers, client.topic_prefix + "gone"));
+
+  delete_topics(client, {"gone", "gone"});
+  CHECK(wait_until([&] { return !topic_listed(client.brokers, client.topic_prefix + "gone"); }, kWait));
+  CHECK(topic_listed(client.brokers, client.topic_prefix + "kept"));
+  CHECK_NOTHROW(delete_topics(client, {"gone", "never-existed"}));  // absent counts as deleted
+  delete_topics(client, {"kept"});
 }

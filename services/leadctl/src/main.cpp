@@ -6,6 +6,7 @@
 //   leadctl whatsapp map --phone-number-id ID --tenant T [--display NUMBER]
 //   leadctl whatsapp list
 //   leadctl topics create --file deploy/local/topics.txt [--partitions N]
+//   leadctl topics delete --file FILE
 //   leadctl vendor key create|revoke|list …
 //   leadctl calls integration create|revoke|list …
 //   leadctl campaign site set|list …
@@ -76,6 +77,9 @@ constexpr const char* kUsage = R"(usage: leadctl <command> [options]
   topics create --file FILE [--partitions N]
         Create the topics listed in FILE (deploy/local/topics.txt format) on
         KAFKA_BROKERS, prefixed by KAFKA_TOPIC_PREFIX. Existing topics are kept.
+  topics delete --file FILE
+        Delete those topics and their data (benchmarks' and experiments' topics;
+        missing ones are fine).
 
 Configuration comes from the environment; when a variable is missing and
 ./deploy/local/dev.env exists, that dev file is read (and said so on stderr).
@@ -374,7 +378,8 @@ int cmd_campaign(const Args& a) {
 }
 
 int cmd_topics(const Args& a) {
-  if (a.positional.size() < 2 || a.positional[1] != "create") throw std::invalid_argument("topics: expected create");
+  const std::string sub = a.positional.size() >= 2 ? a.positional[1] : "";
+  if (sub != "create" && sub != "delete") throw std::invalid_argument("topics: expected create or delete");
   auto env = load_env();
   kafka::ClientConfig client;
   client.brokers = env.required("KAFKA_BROKERS", "Kafka bootstrap servers");
@@ -395,6 +400,11 @@ int cmd_topics(const Args& a) {
     } else {
       topics.push_back(line);
     }
+  }
+  if (sub == "delete") {
+    kafka::delete_topics(client, topics);
+    std::cout << topics.size() << " topic(s) absent\n";
+    return 0;
   }
   if (a.flag("partitions")) partitions = std::stoi(a.need("partitions"));
   if (partitions < 1) throw std::invalid_argument("no PARTITIONS= line in the file and no --partitions");

@@ -18,4 +18,11 @@ void create_topics(const ClientConfig& config, const std::vector<std::string>& t
                    int partitions, int replication = 1,
                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+// Deletes the topics (names unprefixed; config.topic_prefix is applied) and
+// their data; a topic that does not exist counts as deleted. Throws
+// std::runtime_error naming each topic that failed, or on timeout. Blocking,
+// for tools and tests (a benchmark's topics, say), never for a service.
+void delete_topics(const ClientConfig& config, const std::vector<std::string>& topics,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
 }  // namespace leadpipe::kafka
