@@ -61,8 +61,8 @@ duration="$saved"
 : > "$work/rounds.txt"
 for r in $(seq 1 "$rounds"); do
   for i in "${!names[@]}"; do
-    read -r h_rps _ _ _ _ h_gw _ _ h_busy _ < <(measure healthz.lua "$healthz_conns" "${urls[$i]}/healthz" "${pids[$i]}")
-    read -r w_rps _ _ _ _ w_gw _ _ w_busy _ < <(measure whatsapp.lua "$webhook_conns" "${urls[$i]}/webhooks/whatsapp" "${pids[$i]}")
+    read -r h_rps _ _ _ _ h_gw _ _ h_busy _ _ < <(measure healthz.lua "$healthz_conns" "${urls[$i]}/healthz" "${pids[$i]}")
+    read -r w_rps _ _ _ _ w_gw _ _ w_busy _ _ < <(measure whatsapp.lua "$webhook_conns" "${urls[$i]}/webhooks/whatsapp" "${pids[$i]}")
     echo "${names[$i]} $r $h_rps $w_rps $h_gw $w_gw $h_busy $w_busy" | tee -a "$work/rounds.txt" >/dev/null
     python3 - "${names[$i]}" "$r" "$h_rps" "$w_rps" "$h_gw" "$w_gw" "$h_busy" "$w_busy" "$(nproc)" <<'PY'
 import sys

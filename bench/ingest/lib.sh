@@ -78,18 +78,20 @@ start_gateway() {  # topic_prefix log_file binary [VAR=value ...]
 
 # CPU ticks (user+system, all threads) of a pid; 0 if unknown.
 ticks() { [[ -n "$1" && -r /proc/$1/stat ]] && awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-# Busy and total ticks of the whole machine.
-machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat; }
+# Busy, total and stolen ticks of the whole machine (steal: time the VM's
+# host gave our virtual CPUs to someone else; counted as busy).
+machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9, $9; exit}' /proc/stat; }
 
-# One wrk run → "rps p50_ms p99_ms errors requests gw% kafka% wrk% machine% load1":
+# One wrk run → "rps p50_ms p99_ms errors requests gw% kafka% wrk% machine% steal% load1":
 # CPU of the gateway, the broker JVM and wrk over the run (100% = one core),
-# the whole machine's busy share (100% = all cores), the 1-min load average.
+# the whole machine's busy share and the part of it stolen by the VM's host
+# (100% = all cores), the 1-min load average.
 measure() {  # script connections url gateway_pid
   local script="$1" conns="$2" url="$3" gpid="$4" threads=2 out="$work/wrk.out"
   ((conns < threads)) && threads="$conns"
-  local kafka_pid g0 k0 m0 mt0 g1 k1 m1 mt1 w
+  local kafka_pid g0 k0 m0 mt0 s0 g1 k1 m1 mt1 s1 w
   kafka_pid=$(pgrep -f 'kafka\.Kafka' | head -1 || true)
-  g0=$(ticks "$gpid"); k0=$(ticks "$kafka_pid"); read -r m0 mt0 < <(machine_ticks)
+  g0=$(ticks "$gpid"); k0=$(ticks "$kafka_pid"); read -r m0 mt0 s0 < <(machine_ticks)
   wrk -t"$threads" -c"$conns" -d"${duration}s" --timeout 5s -s "$here/$script" "$url" > "$out" &
   local wrk_pid=$!
   sleep 0.5; w=$(ticks "$wrk_pid"); [[ -n "$w" ]] || w=0
@@ -99,13 +101,14 @@ measure() {  # script connections url gateway_pid
     sleep 0.2
   done
   wait "$wrk_pid"
-  g1=$(ticks "$gpid"); k1=$(ticks "$kafka_pid"); read -r m1 mt1 < <(machine_ticks)
+  g1=$(ticks "$gpid"); k1=$(ticks "$kafka_pid"); read -r m1 mt1 s1 < <(machine_ticks)
   local hz; hz=$(getconf CLK_TCK)
   python3 - "$(sed -n 's/^RESULT //p' "$out")" "$((g1 - g0))" "$((k1 - k0))" "$w" "$((m1 - m0))" "$((mt1 - mt0))" \
-    "$hz" "$duration" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
+    "$((s1 - s0))" "$hz" "$duration" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
 import sys
-res, g, k, w, busy, total, hz, dur, load = sys.argv[1:]
+res, g, k, w, busy, total, steal, hz, dur, load = sys.argv[1:]
 pct = lambda t: 100.0 * int(t) / (int(hz) * float(dur))
-print(res, f"{pct(g):.0f} {pct(k):.0f} {pct(w):.0f} {100.0 * int(busy) / max(1, int(total)):.0f} {load}")
+share = lambda t: 100.0 * int(t) / max(1, int(total))
+print(res, f"{pct(g):.0f} {pct(k):.0f} {pct(w):.0f} {share(busy):.0f} {share(steal):.0f} {load}")
 PY
 }
