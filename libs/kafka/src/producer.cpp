@@ -185,6 +185,10 @@ struct Producer::Impl : public RdKafka::DeliveryReportCb {
                            // The Java client's partitioner: the same key lands on the same
                            // partition whichever client produced it.
                            {"partitioner", "murmur2_random"},
+                           // TCP_NODELAY, as the Java client always sets: a produce request's
+                           // last segment must not wait for the ack of the ones before it
+                           // (every caller waits on the broker's answer).
+                           {"socket.nagle.disable", "true"},
                        });
     std::string err;
     if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), err) !=
