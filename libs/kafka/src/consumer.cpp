@@ -82,6 +82,8 @@ struct Consumer::Impl : public RdKafka::RebalanceCb {
                                              {"enable.auto.offset.store", "false"},
                                              {"auto.offset.reset", config.auto_offset_reset},
                                              {"enable.partition.eof", "false"},
+                                             // TCP_NODELAY, as the producer and the Java client.
+                                             {"socket.nagle.disable", "true"},
                                          });
     std::string err;
     if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(&events), err) !=
