@@ -27,8 +27,8 @@ struct Batch;
 
 // How a finished batch reaches its waiter. Invoked exactly once: either
 // complete(), from whichever thread served the batch's last delivery report,
-// or (for batches finished in the same poll, see Impl::hand_over) resume() on
-// the waiter's executor from a function posted there with post().
+// or (for batches finished in the poll thread's poll(), see Impl::hand_over)
+// resume(), on the waiter's executor, from the function post_group() posted.
 class Completion {
  public:
   virtual ~Completion() = default;
