@@ -26,7 +26,7 @@ export CCACHE_NOHASHDIR := 1
 # the Coroutines TS and libc++), so clang builds and clang-tidy must be told.
 CLANG_ASIO_DEFS := -DBOOST_ASIO_HAS_CO_AWAIT=1 -DBOOST_ASIO_HAS_STD_COROUTINE=1
 
-.PHONY: help deps configure build binaries test run up down status bench fuzz fmt fmt-check lint clean
+.PHONY: help deps configure build binaries check-shared test run up down status bench fuzz fmt fmt-check lint clean
 
 help:
 	@echo "make deps      install missing Debian packages and the Kafka jars (deploy/local/deps.sh)"
@@ -57,10 +57,21 @@ SERVICE_TARGETS := ingest-gateway contact-extractor lead-store leadctl
 binaries: configure
 	@ninja -C $(BUILD_DIR) $(SERVICE_TARGETS)
 
+# The tests read the team's sample payloads and scorer from ../shared (beside
+# the repository, as on the team's machines and in CI): say so before a long
+# build rather than fail 22 tests after it.
+SHARED_DIR := $(abspath $(CURDIR)/../shared)
+check-shared:
+	@if [ ! -d "$(SHARED_DIR)/samples" ]; then \
+	  echo "make test: the tests need the shared samples at $(SHARED_DIR)/samples (the team's"; \
+	  echo "  shared directory beside this repository); clone the repository next to it."; \
+	  exit 2; \
+	fi
+
 # Tests needing PostgreSQL/Kafka share one throwaway server pair (CTest
 # fixture `infra` = deploy/local/test-infra.sh, RESOURCE_LOCK serialises them);
 # unit tests run in parallel around them.
-test: build
+test: check-shared build
 	@set -o pipefail; \
 	ctest --test-dir $(BUILD_DIR) --output-on-failure --no-tests=error $(CTEST_FLAGS) 2>&1 \
 	  | tee $(BUILD_DIR)/ctest.log; rc=$$?; \
