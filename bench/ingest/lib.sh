@@ -77,6 +77,15 @@ start_gateway() {  # topic_prefix log_file binary [VAR=value ...]
   return 1
 }
 
+# The CPU model and kernel, for the summary line: the same gateway gives a
+# different ratio on another machine (the kernel's share of a /healthz request
+# differs most), so a recorded figure names the machine it came from.
+machine_model() {
+  local model
+  model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+  echo "${model:-unknown CPU}, Linux $(uname -r)"
+}
+
 # CPU ticks (user+system, all threads) of a pid; 0 if unknown.
 ticks() { [[ -n "$1" && -r /proc/$1/stat ]] && awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # Busy, total and stolen ticks of the whole machine (steal: time the VM's
