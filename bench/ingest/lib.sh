@@ -6,6 +6,9 @@
 # leadctl, duration (seconds per wrk run). Sets pg_admin, kafka, pg_url, secret.
 # Clean up with ingest_bench_delete_topics and ingest_bench_drop_db.
 
+# shellcheck source=bench/machine.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../machine.sh"  # machine_model, machine_ticks, steal_pct
+
 ingest_bench_setup() {  # db_name
   local db="$1"
   if [[ -z "${BENCH_PG_ADMIN_URL:-}" || -z "${BENCH_KAFKA:-}" ]]; then
@@ -77,20 +80,8 @@ start_gateway() {  # topic_prefix log_file binary [VAR=value ...]
   return 1
 }
 
-# The CPU model and kernel, for the summary line: the same gateway gives a
-# different ratio on another machine (the kernel's share of a /healthz request
-# differs most), so a recorded figure names the machine it came from.
-machine_model() {
-  local model
-  model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-  echo "${model:-unknown CPU}, Linux $(uname -r)"
-}
-
 # CPU ticks (user+system, all threads) of a pid; 0 if unknown.
 ticks() { [[ -n "$1" && -r /proc/$1/stat ]] && awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-# Busy, total and stolen ticks of the whole machine (steal: time the VM's
-# host gave our virtual CPUs to someone else; counted as busy).
-machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9, $9; exit}' /proc/stat; }
 
 # One wrk run → "rps p50_ms p99_ms errors requests gw% kafka% wrk% machine% steal% load1":
 # CPU of the gateway, the broker JVM and wrk over the run (100% = one core),

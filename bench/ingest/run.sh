@@ -115,7 +115,7 @@ echo "(webhook/2 paced: $delay_ms ms between requests per connection)" | tee -a 
 
 published=$(curl -fs "$url/metrics" | sed -n 's/^leadpipe_ingest_published_total{channel="whatsapp",topic="ingest.whatsapp.inbound"} //p')
 read -r _ run_total1 run_steal1 < <(machine_ticks)
-run_steal=$(python3 -c "print(f'{100.0 * ($run_steal1 - $run_steal0) / max(1, $run_total1 - $run_total0):.0f}')")
+run_steal=$(steal_pct "$run_total0" "$run_steal0" "$run_total1" "$run_steal1")
 peaks=$(python3 -c "print(f'{$best_hook / $best_health:.2f}')")
 verdict_ratio=$(python3 -c "print('PASS' if $paired >= 0.5 else 'FAIL')")
 verdict_p99=$(python3 -c "print('PASS' if $half_p99 < 25 else 'FAIL')")

@@ -84,6 +84,9 @@ cleanup() {
 }
 trap cleanup EXIT
 load() { cut -d' ' -f1-3 /proc/loadavg; }
+# shellcheck source=bench/machine.sh
+source "$here/../machine.sh"  # machine_model, machine_ticks, steal_pct
+list_steal=-; import_steal=-
 started_load="$(load)"
 
 [[ -n "${REUSE_DB:-}" ]] || psql "$pg_admin" -qc "CREATE DATABASE $db" >/dev/null
@@ -214,6 +217,7 @@ psql_db -qAtc "SELECT count(*) FROM leads.leads" >/dev/null
 for shape in $shapes; do while read -r p; do api "$p" >/dev/null; done < "$work/paths.$shape"; done
 
 measure_load="$(load)"
+read -r _ list_total0 list_steal0 < <(machine_ticks)
 printf '%-11s %8s %9s %9s %9s %7s   %8s %9s %9s   %6s\n' shape api_rps api_p50 api_p99 errors n sql_tps sql_p50 \
   sql_p99 ratio | tee "$work/table.txt"
 worst_p99=0; worst_ratio=0; all_errors=0
@@ -228,13 +232,15 @@ for shape in $shapes; do
   all_errors=$((all_errors + errs))
 done
 list_verdict=$(python3 -c "print('PASS' if $worst_p99 <= 25 and $worst_ratio <= 1.5 and $all_errors == 0 else 'FAIL')")
+read -r _ list_total1 list_steal1 < <(machine_ticks)
+list_steal="$(steal_pct "$list_total0" "$list_steal0" "$list_total1" "$list_steal1")%"
 else
   start_service
 fi
 
 # ---- CSV import vs COPY ----------------------------------------------------------
 if [[ -n "${SKIP_IMPORT:-}" ]]; then
-  summary="RESULT leads: ${leads} leads, ${conns} connections, ${duration}s per run: worst API p99 ${worst_p99} ms (target <= 25), worst API/SQL p99 ratio ${worst_ratio} (target <= 1.5), errors ${all_errors}: ${list_verdict}; import skipped; load average at start ${started_load}, at measure ${measure_load}; $(nproc) cores shared with other builds"
+  summary="RESULT leads: ${leads} leads, ${conns} connections, ${duration}s per run: worst API p99 ${worst_p99} ms (target <= 25), worst API/SQL p99 ratio ${worst_ratio} (target <= 1.5), errors ${all_errors}: ${list_verdict}; import skipped; load average at start ${started_load}, at measure ${measure_load}; CPU stolen by the VM's host during the list runs ${list_steal}; $(nproc) cores ($(machine_model)) shared with other builds"
   echo "$summary"
   mkdir -p "$results" 2>/dev/null && { cat "$work/table.txt"; echo "$summary"; } > "$results/leads.txt" || true
   exit 0
@@ -263,7 +269,10 @@ stop_service
 LOG_LEVEL=info start_service
 phases() { grep '"msg":"import"' "$work/lead-store.log" | tail -n 1 | sed -n 's/.*"phases_ms":"\([^"]*\)".*/\1/p'; }
 import_load="$(load)"
+read -r _ import_total0 import_steal0 < <(machine_ticks)
 read -r secs counts < <(import_file "$token")
+read -r _ import_total1 import_steal1 < <(machine_ticks)
+import_steal="$(steal_pct "$import_total0" "$import_steal0" "$import_total1" "$import_steal1")%"
 [[ -n "${secs:-}" ]] || exit 1
 psql_db -qc "DROP TABLE IF EXISTS public.bench_copy"
 psql_db -qc "CREATE TABLE public.bench_copy (name text, phone text, email text, session_year text, program text,
@@ -290,6 +299,6 @@ if [[ -n "${EMPTY_IMPORT:-}" ]]; then
   empty_note="; into an empty tenant ${esecs}s"
 fi
 
-summary="RESULT leads: ${leads} leads, ${conns} connections, ${duration}s per run: worst API p99 ${worst_p99} ms (target <= 25), worst API/SQL p99 ratio ${worst_ratio} (target <= 1.5), errors ${all_errors}: ${list_verdict}; CSV import ${import_rows} rows in ${secs}s = ${import_rps} rows/s vs COPY ${copy_rps} rows/s (ratio ${import_ratio}; target well under 60 s: ${import_verdict})${empty_note}; load average at start ${started_load}, at measure ${measure_load}, at import ${import_load}; $(nproc) cores shared with other builds"
+summary="RESULT leads: ${leads} leads, ${conns} connections, ${duration}s per run: worst API p99 ${worst_p99} ms (target <= 25), worst API/SQL p99 ratio ${worst_ratio} (target <= 1.5), errors ${all_errors}: ${list_verdict}; CSV import ${import_rows} rows in ${secs}s = ${import_rps} rows/s vs COPY ${copy_rps} rows/s (ratio ${import_ratio}; target well under 60 s: ${import_verdict})${empty_note}; load average at start ${started_load}, at measure ${measure_load}, at import ${import_load}; CPU stolen by the VM's host during the list runs ${list_steal}, the import ${import_steal}; $(nproc) cores ($(machine_model)) shared with other builds"
 echo "$summary"
 mkdir -p "$results" 2>/dev/null && { cat "$work/table.txt"; echo "$summary"; } > "$results/leads.txt" || true
