@@ -74,5 +74,18 @@ ALTER SCHEMA \"$schema\" OWNER TO \"$role\";
 ALTER ROLE \"$role\" IN DATABASE \"$DB\" SET search_path = \"$schema\";
 "
 done
+# Extensions a schema's migrations use, created here by the superuser into
+# that schema: CREATE EXTENSION needs the CREATE privilege on the database,
+# which the service roles are not given, so a migration's
+# `CREATE EXTENSION IF NOT EXISTS … WITH SCHEMA` finds it already there.
+# (leads 0008: pg_trgm for the list search's trigram indexes.)
+EXTENSIONS=(
+  leads:pg_trgm
+)
+for entry in "${EXTENSIONS[@]}"; do
+  sql+="
+CREATE EXTENSION IF NOT EXISTS \"${entry#*:}\" WITH SCHEMA \"${entry%%:*}\";
+"
+done
 psql_admin -d "$DB" -c "$sql"
 lp_info "database $DB ready on 127.0.0.1:$PG_PORT: ${SERVICES[*]}"
