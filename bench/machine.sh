@@ -1,7 +1,7 @@
 # What a benchmark records about the machine it ran on (sourced by the ingest
 # and leads benchmarks): the CPU model and kernel, and the CPU time the VM's
 # host took. The machines these benchmarks run on are 2-core VMs whose speed
-# differs between machines (PostgreSQL ~1.8x, the gateway's /healthz ~1.6x) and drifts
+# differs between machines (PostgreSQL ~1.8x, the gateway's /healthz ~1.6-2x) and drifts
 # within minutes when the host gives our cores to other guests ("steal"), so a
 # figure without these says little.
 

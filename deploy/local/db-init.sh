@@ -15,6 +15,8 @@
 # Roles have no password: the local cluster trusts 127.0.0.1 (dev only).
 # Migrations run as the owning role with unqualified names, which is why each
 # role's search_path is exactly its schema.
+# Extensions the migrations use (pg_trgm in leads) are created here, by the
+# superuser: the roles may not.
 set -euo pipefail
 LP_SCRIPT="db-init.sh"
 # shellcheck source=deploy/local/lib.sh
@@ -26,7 +28,7 @@ while (($#)); do
   case "$1" in
     --port) PG_PORT="$2"; shift 2 ;;
     --port=*) PG_PORT="${1#*=}"; shift ;;
-    -h | --help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    -h | --help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
     *) lp_die "unknown option '$1'" ;;
   esac
 done
